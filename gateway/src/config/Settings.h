@@ -1,0 +1,88 @@
+#pragma once
+/// Every setting of the gateway with its built-in default, in one place, and
+/// loading from the INI file (etc/wsgw.ini documents each key). Startup only;
+/// the loaded Settings are read-only afterwards and may be read from any thread.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace Poco::Util {
+class AbstractConfiguration;
+}
+
+namespace wsgw::config {
+
+/// A setting is unknown, malformed or out of range; the message names the key.
+class Error : public std::runtime_error
+{
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// What happens to an app name that wsgw-admin never registered.
+enum class UnknownApps
+{
+    Reject, ///< subscribe answers 404, push answers 404 (default)
+    Public, ///< behaves as a public app, as every app did in the original ws-gateway
+};
+
+struct Settings
+{
+    using Millis = std::chrono::milliseconds;
+
+    // [server]
+    std::string address = "::";           ///< WebSocket + push; "::" is every IPv6 and IPv4 address
+    uint16_t port = 5000;
+    std::string stat_address = "127.0.0.1"; ///< /stat, /metrics, /healthz
+    uint16_t stat_port = 6000;
+    unsigned threads = 0;                 ///< event-loop threads; 0 = one per core
+
+    // [http]
+    int http_max_threads = 16;            ///< Poco pool threads for HTTP requests (never for WebSockets)
+    int http_max_queued = 1024;           ///< accepted connections waiting for a pool thread
+    int http_backlog = 4096;              ///< listen(2) backlog, sized for reconnect storms
+    Millis http_timeout{10000};           ///< per read/write on an HTTP connection
+    Millis http_keep_alive_timeout{15000};
+
+    // [ws]
+    Millis auth_window{10000};            ///< SPEC §1: first message must arrive within this
+    Millis ping_interval{30000};          ///< idle connections are pinged; silent for 2 intervals = closed
+    size_t max_message_bytes = 64 * 1024; ///< SPEC §5: larger client frames/messages get 1009
+    size_t max_queue_bytes = 1024 * 1024; ///< SPEC §5: outbound bytes queued per connection before 1008
+    size_t send_buffer_bytes = 0;         ///< SO_SNDBUF per client socket; 0 = kernel default (autotuned)
+    Millis close_timeout{2000};           ///< wait for the client's close frame after ours
+
+    // [push]
+    bool push_require_key = true;         ///< Authorization: Bearer <app push key> on /push
+    size_t push_max_body_bytes = 1024 * 1024;
+
+    // [apps]
+    UnknownApps unknown_apps = UnknownApps::Reject;
+
+    // [db]
+    std::string db_path = "wsgw.db";      ///< relative paths are relative to the working directory
+    Millis db_busy_timeout{5000};
+    Millis db_poll_interval{250};         ///< how often PRAGMA data_version is checked
+
+    // [shutdown]
+    Millis drain_timeout{5000};           ///< SIGTERM: time to flush queued frames before exit
+
+    /// Reads an INI file. Keys absent from the file keep their defaults; an
+    /// unknown key or a bad value throws config::Error naming the key and file.
+    static Settings fromFile(const std::string& path);
+
+    /// Same, from any Poco configuration (keys "section.name").
+    static Settings fromConfiguration(const Poco::Util::AbstractConfiguration& conf, const std::string& origin);
+
+    /// Every key this version understands, "section.name", in file order.
+    static std::vector<std::string> keys();
+
+    bool operator==(const Settings&) const = default;
+};
+
+} // namespace wsgw::config

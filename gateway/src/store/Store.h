@@ -1,0 +1,111 @@
+#pragma once
+/// The wsgw database: apps, members, tokens and grants, as used by wsgw-admin
+/// (every command) and by the gateway (snapshot and change detection).
+/// Opening migrates the schema. One thread at a time per Store; several Stores
+/// (processes or threads) may use one file concurrently: writers take the lock
+/// with BEGIN IMMEDIATE and wait up to the busy timeout.
+
+#include "store/Database.h"
+#include "store/Snapshot.h"
+
+#include <chrono>
+#include <cstdint>
+#include <istream>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace wsgw::store {
+
+struct AppInfo
+{
+    std::string name;
+    Visibility visibility = Visibility::Public;
+    int64_t created_at = 0;          ///< unix seconds
+    std::vector<int64_t> granted;    ///< members with a grant, ascending
+};
+
+struct MemberInfo
+{
+    int64_t id = 0;
+    int64_t created_at = 0;          ///< unix seconds
+    int64_t tokens = 0;              ///< how many tokens the member holds
+    std::vector<std::string> granted; ///< private apps granted, by name
+};
+
+struct ImportResult
+{
+    size_t members = 0;      ///< distinct members in the file
+    size_t created = 0;      ///< of which were new
+    size_t tokens = 0;       ///< tokens stored
+    size_t short_tokens = 0; ///< tokens under kRecommendedSecretLength
+};
+
+class Store
+{
+public:
+    /// Opens (creating if missing) and migrates the database at PATH.
+    explicit Store(const std::string& path, std::chrono::milliseconds busy_timeout = std::chrono::seconds(5));
+
+    Database& database() noexcept { return db_; }
+
+    // Apps. Names are validated first: InvalidInput for a bad one.
+
+    /// Creates an app; returns its push key, which is never stored. AlreadyExists if present.
+    std::string addApp(std::string_view name, Visibility visibility);
+    std::vector<AppInfo> listApps();
+    /// NotFound if absent.
+    AppInfo getApp(std::string_view name);
+    /// Removes the app and its grants. NotFound if absent.
+    void removeApp(std::string_view name);
+    /// Changes who may subscribe; grants are kept. NotFound if absent.
+    void setVisibility(std::string_view name, Visibility visibility);
+    /// Replaces the push key; returns the new one. NotFound if absent.
+    std::string rotateKey(std::string_view name);
+    /// Lets MEMBER subscribe to APP. NotFound if either is absent; AlreadyExists
+    /// if granted already. A grant on an app that is not private is stored and
+    /// takes effect while the app is private.
+    void grant(std::string_view app, int64_t member);
+    /// NotFound if the app, member or grant is absent.
+    void revoke(std::string_view app, int64_t member);
+
+    // Members. Ids must be > 0: InvalidInput otherwise.
+
+    /// Creates a member with TOKEN (or a generated one); returns the token. AlreadyExists if present.
+    std::string addMember(int64_t id, const std::optional<std::string>& token);
+    std::vector<MemberInfo> listMembers();
+    /// NotFound if absent.
+    MemberInfo getMember(int64_t id);
+    /// Removes the member with its tokens and grants. NotFound if absent.
+    void removeMember(int64_t id);
+
+    enum class TokenMode
+    {
+        Replace, ///< the new token is the member's only one (live sessions end)
+        Add,     ///< the member keeps its other tokens
+    };
+    /// Stores TOKEN (or a generated one) for member ID; returns it. NotFound if absent.
+    std::string setToken(int64_t id, const std::optional<std::string>& token, TokenMode mode);
+
+    /// Creates or updates every member of a `MEMBER_ID,TOKEN` file in one
+    /// transaction: each listed member's tokens become exactly those listed.
+    /// InvalidInput (with line numbers) and nothing imported if any line is bad.
+    ImportResult importMembers(std::istream& csv);
+
+    // Gateway side.
+
+    /// Reads everything the gateway needs in one read transaction.
+    Snapshot loadSnapshot();
+    /// Changes when another connection commits (PRAGMA data_version).
+    int64_t dataVersion() { return db_.dataVersion(); }
+
+private:
+    int64_t appId(std::string_view name);
+    void requireMember(int64_t id);
+    void insertToken(int64_t member, std::string_view token, int64_t now);
+
+    Database db_;
+};
+
+} // namespace wsgw::store
