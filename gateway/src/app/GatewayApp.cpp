@@ -1,0 +1,249 @@
+#include "app/GatewayApp.h"
+
+#include "app/PermissionWatcher.h"
+#include "app/RuntimeFile.h"
+#include "app/Systemd.h"
+#include "config/Settings.h"
+#include "http/PushService.h"
+#include "http/Router.h"
+#include "http/StatService.h"
+#include "hub/Metrics.h"
+#include "hub/SnapshotHolder.h"
+#include "store/Error.h"
+#include "store/Secret.h"
+#include "store/Store.h"
+#include "transport/LoopGroup.h"
+
+#include <Poco/AutoPtr.h>
+#include <Poco/ConsoleChannel.h>
+#include <Poco/FormattingChannel.h>
+#include <Poco/Logger.h>
+#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/PatternFormatter.h>
+#include <Poco/ThreadPool.h>
+#include <Poco/Util/HelpFormatter.h>
+#include <Poco/Util/Option.h>
+#include <Poco/Util/OptionSet.h>
+
+#include <csignal>
+#include <iostream>
+
+#include <unistd.h>
+
+namespace wsgw::app {
+
+namespace {
+
+constexpr int kExitConfig = 78; // EX_CONFIG
+constexpr int kExitFailure = 1;
+
+Poco::Net::ServerSocket listen(const std::string& address, uint16_t port, int backlog)
+{
+    Poco::Net::SocketAddress where(address, port);
+    Poco::Net::ServerSocket socket;
+    if (where.family() == Poco::Net::SocketAddress::IPv6)
+        socket.bind6(where, true, false, /*ipV6Only=*/false); // "::" serves IPv4 too
+    else
+        socket.bind(where, true);
+    socket.listen(backlog);
+    return socket;
+}
+
+Poco::Net::HTTPServerParams::Ptr httpParams(const config::Settings& settings)
+{
+    Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;
+    params->setMaxThreads(settings.http_max_threads);
+    params->setMaxQueued(settings.http_max_queued);
+    params->setKeepAlive(true);
+    params->setMaxKeepAliveRequests(0); // unlimited: backends push over one connection
+    params->setKeepAliveTimeout(Poco::Timespan(settings.http_keep_alive_timeout.count() * 1000));
+    params->setTimeout(Poco::Timespan(settings.http_timeout.count() * 1000));
+    params->setServerName("wsgw");
+    return params;
+}
+
+/// How a local client reaches ADDRESS:PORT.
+std::string localUrl(const std::string& address, int port)
+{
+    std::string host = address;
+    if (address == "::" || address == "0.0.0.0" || address.empty())
+        host = "127.0.0.1";
+    else if (address.find(':') != std::string::npos)
+        host = "[" + address + "]";
+    return "http://" + host + ":" + std::to_string(port);
+}
+
+} // namespace
+
+void GatewayApp::blockTerminationSignals()
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGQUIT);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    // Writes to a vanished peer must fail with EPIPE, not kill the process.
+    std::signal(SIGPIPE, SIG_IGN);
+}
+
+void GatewayApp::initialize(Poco::Util::Application& self)
+{
+    // stderr with journald priority prefixes (<3> error … <7> debug).
+    Poco::AutoPtr<Poco::PatternFormatter> formatter(new Poco::PatternFormatter("<%l>%s: %t"));
+    Poco::AutoPtr<Poco::ConsoleChannel> console(new Poco::ConsoleChannel(std::cerr));
+    Poco::AutoPtr<Poco::FormattingChannel> channel(new Poco::FormattingChannel(formatter, console));
+    Poco::Logger::root().setChannel(channel);
+    Poco::Logger::root().setLevel(Poco::Message::PRIO_INFORMATION);
+    ServerApplication::initialize(self);
+}
+
+void GatewayApp::defineOptions(Poco::Util::OptionSet& options)
+{
+    ServerApplication::defineOptions(options);
+    options.addOption(Poco::Util::Option("config", "c", "read settings from this INI file (default: built-in)")
+                          .required(false)
+                          .repeatable(false)
+                          .argument("FILE"));
+    options.addOption(Poco::Util::Option("help", "h", "print this help and exit").required(false));
+    options.addOption(Poco::Util::Option("version", "v", "print the version and exit").required(false));
+}
+
+void GatewayApp::handleOption(const std::string& name, const std::string& value)
+{
+    ServerApplication::handleOption(name, value);
+    if (name == "config")
+        config_path_ = value;
+    else if (name == "help")
+    {
+        help_requested_ = true;
+        stopOptionsProcessing();
+    }
+    else if (name == "version")
+    {
+        version_requested_ = true;
+        stopOptionsProcessing();
+    }
+}
+
+int GatewayApp::main(const std::vector<std::string>&)
+{
+    if (help_requested_)
+    {
+        Poco::Util::HelpFormatter help(options());
+        help.setCommand(commandName());
+        help.setUsage("[--config FILE]");
+        help.setHeader("wsgw: multi-tenant WebSocket push gateway, compatible with ws-gateway.\n"
+                       "Clients connect to ws://HOST:5000/, backends POST to http://HOST:5000/push,\n"
+                       "operators read http://127.0.0.1:6000/stat. Stops cleanly on SIGTERM.");
+        help.setFooter("Settings: etc/wsgw.ini documents every key and its default. Apps, members and\n"
+                       "grants are managed with wsgw-admin while the gateway runs.");
+        help.format(std::cout);
+        return EXIT_OK;
+    }
+    if (version_requested_)
+    {
+        std::cout << "wsgw " << WSGW_VERSION << "\n";
+        return EXIT_OK;
+    }
+    try
+    {
+        return serve();
+    }
+    catch (const config::Error& e)
+    {
+        Poco::Logger::get("wsgw").critical("configuration error: %s", std::string(e.what()));
+        return kExitConfig;
+    }
+    catch (const store::SchemaMismatch& e)
+    {
+        Poco::Logger::get("wsgw").critical("database error: %s", std::string(e.what()));
+        return kExitFailure;
+    }
+    catch (const store::Error& e)
+    {
+        Poco::Logger::get("wsgw").critical("database error: %s", std::string(e.what()));
+        return kExitFailure;
+    }
+    catch (const Poco::Exception& e)
+    {
+        Poco::Logger::get("wsgw").critical("cannot start: %s", e.displayText());
+        return kExitFailure;
+    }
+    catch (const std::exception& e)
+    {
+        Poco::Logger::get("wsgw").critical("cannot start: %s", std::string(e.what()));
+        return kExitFailure;
+    }
+}
+
+int GatewayApp::serve()
+{
+    auto& log = Poco::Logger::get("wsgw");
+    const config::Settings settings =
+        config_path_.empty() ? config::Settings{} : config::Settings::fromFile(config_path_);
+
+    // The database is created and migrated on first start; a broken one stops us here,
+    // before anything listens.
+    hub::SnapshotPtr initial;
+    {
+        store::Store db(settings.db_path, settings.db_busy_timeout);
+        initial = std::make_shared<const store::Snapshot>(db.loadSnapshot());
+    }
+    log.information("database %s: %z apps, %z members", settings.db_path, initial->apps.size(),
+                    initial->members.size());
+
+    hub::Metrics metrics;
+    hub::SnapshotHolder snapshots(initial);
+    transport::LoopGroup loops(settings, metrics, snapshots);
+    loops.start();
+
+    const std::string admin_key = store::generateSecret();
+    http::PushService push(settings, snapshots, loops, metrics, store::sha256(admin_key));
+    http::StatService stats(settings, snapshots, loops, metrics);
+
+    Poco::ThreadPool public_pool("wsgw-http", 2, settings.http_max_threads);
+    Poco::ThreadPool stat_pool("wsgw-stat", 1, 4);
+    auto public_socket = listen(settings.address, settings.port, settings.http_backlog);
+    auto stat_socket = listen(settings.stat_address, settings.stat_port, 64);
+    Poco::Net::HTTPServer public_server(new http::PublicRouter(loops, push, settings.push_max_body_bytes),
+                                        public_pool, public_socket, httpParams(settings));
+    auto stat_params = httpParams(settings);
+    stat_params->setMaxThreads(4);
+    Poco::Net::HTTPServer stat_server(new http::StatRouter(stats), stat_pool, stat_socket, stat_params);
+    public_server.start();
+    stat_server.start();
+
+    const int port = public_socket.address().port();
+    const int stat_port = stat_socket.address().port();
+    const std::string runtime_path = runtimeFilePath(settings.db_path);
+    writeRuntimeFile(runtime_path, {static_cast<int>(::getpid()), localUrl(settings.address, port) + "/push",
+                                    localUrl(settings.stat_address, stat_port), port, stat_port, admin_key});
+
+    PermissionWatcher watcher(settings, snapshots, loops);
+    watcher.start();
+
+    log.notice("listening: WebSocket and push on %s port %d, stat on %s port %d, %z event loop(s)",
+               settings.address, port, settings.stat_address, stat_port, loops.size());
+    notifySystemd("READY=1\nSTATUS=serving on port " + std::to_string(port));
+
+    waitForTerminationRequest();
+
+    log.notice("stopping: closing clients with 1001, draining for up to %s ms",
+               std::to_string(settings.drain_timeout.count()));
+    notifySystemd("STOPPING=1");
+    public_server.stop(); // stop accepting; requests in progress finish
+    watcher.stop();
+    loops.shutdown(settings.drain_timeout);
+    stat_server.stop();
+    public_pool.joinAll();
+    stat_pool.joinAll();
+    ::unlink(runtime_path.c_str());
+    log.notice("stopped");
+    return EXIT_OK;
+}
+
+} // namespace wsgw::app

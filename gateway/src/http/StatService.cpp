@@ -1,0 +1,132 @@
+#include "http/StatService.h"
+
+#include "protocol/JsonWriter.h"
+
+#include <map>
+
+namespace wsgw::http {
+
+namespace {
+
+struct Counter
+{
+    const char* name;
+    const char* help;
+    const char* type;
+    uint64_t value;
+};
+
+std::vector<Counter> counters(const hub::Metrics& m)
+{
+    using hub::Metrics;
+    return {
+        {"connections", "Open WebSocket connections.", "gauge",
+         static_cast<uint64_t>(Metrics::get(m.connections))},
+        {"authenticated", "Connections authenticated as a member.", "gauge",
+         static_cast<uint64_t>(Metrics::get(m.authenticated))},
+        {"anonymous", "Anonymous connections.", "gauge", static_cast<uint64_t>(Metrics::get(m.anonymous))},
+        {"connections_total", "WebSocket connections accepted since start.", "counter",
+         Metrics::get(m.connections_total)},
+        {"pushes_accepted", "Pushes accepted (batch items count one each).", "counter",
+         Metrics::get(m.pushes_accepted)},
+        {"pushes_rejected", "Pushes refused with 4xx.", "counter", Metrics::get(m.pushes_rejected)},
+        {"deliveries", "Messages queued to subscribers.", "counter", Metrics::get(m.deliveries)},
+        {"slow_consumer_closes", "Connections closed because their queue passed its cap.", "counter",
+         Metrics::get(m.slow_consumer_closes)},
+        {"auth_failures", "Auth messages with a wrong token or unknown member.", "counter",
+         Metrics::get(m.auth_failures)},
+        {"auth_timeouts", "Connections closed for sending no auth message in time.", "counter",
+         Metrics::get(m.auth_timeouts)},
+        {"protocol_errors", "Connections closed for breaking RFC 6455 or a size limit.", "counter",
+         Metrics::get(m.protocol_errors)},
+        {"idle_timeouts", "Connections closed for not answering pings.", "counter", Metrics::get(m.idle_timeouts)},
+        {"revoked_closes", "Sessions ended because their member or token was removed.", "counter",
+         Metrics::get(m.revoked_closes)},
+    };
+}
+
+} // namespace
+
+StatService::StatService(const config::Settings& settings, hub::SnapshotHolder& snapshots,
+                         transport::LoopGroup& loops, hub::Metrics& metrics)
+    : settings_(settings), snapshots_(snapshots), loops_(loops), metrics_(metrics)
+{
+}
+
+std::optional<std::vector<StatService::AppRow>> StatService::rows()
+{
+    auto live = loops_.collectStats(std::chrono::seconds(5));
+    if (!live)
+        return std::nullopt;
+    auto snapshot = snapshots_.get();
+    std::map<std::string, AppRow> rows;
+    for (const auto& [name, app] : snapshot->apps)
+        rows[name] = {name, std::string(store::toString(app.visibility)), 0, 0, 0};
+    for (const auto& [name, app] : live->apps)
+    {
+        auto& row = rows[name];
+        if (row.name.empty())
+        {
+            row.name = name;
+            row.visibility = "unregistered";
+        }
+        row.connections = app.connections;
+        row.members = static_cast<int64_t>(app.members.size());
+    }
+    std::vector<AppRow> out;
+    out.reserve(rows.size());
+    for (auto& [name, row] : rows)
+    {
+        // SPEC §2: connections for public apps, distinct members for members/private ones.
+        bool counts_members = row.visibility == "members" || row.visibility == "private";
+        row.count = counts_members ? row.members : row.connections;
+        out.push_back(std::move(row));
+    }
+    return out;
+}
+
+std::string StatService::plain(const std::vector<AppRow>& rows) const
+{
+    std::string out;
+    for (const auto& row : rows)
+        out += row.name + " " + std::to_string(row.count) + "\n";
+    return out;
+}
+
+std::string StatService::json(const std::vector<AppRow>& rows) const
+{
+    protocol::JsonWriter json;
+    json.beginObject();
+    for (const auto& counter : counters(metrics_))
+        json.key(counter.name).value(counter.value);
+    json.key("apps").beginArray();
+    for (const auto& row : rows)
+    {
+        json.beginObject().key("app").value(row.name).key("visibility").value(row.visibility);
+        json.key("subscribers").value(row.count).key("connections").value(row.connections);
+        json.key("members").value(row.members).endObject();
+    }
+    json.endArray().endObject();
+    return json.take();
+}
+
+std::string StatService::prometheus(const std::vector<AppRow>& rows) const
+{
+    std::string out;
+    for (const auto& counter : counters(metrics_))
+    {
+        std::string name = std::string("wsgw_") + counter.name;
+        out += "# HELP " + name + " " + counter.help + "\n# TYPE " + name + " " + counter.type + "\n";
+        out += name + " " + std::to_string(counter.value) + "\n";
+    }
+    out += "# HELP wsgw_app_subscribers What /stat shows per app: connections (public) or members.\n"
+           "# TYPE wsgw_app_subscribers gauge\n";
+    for (const auto& row : rows)
+        out += "wsgw_app_subscribers{app=\"" + row.name + "\"} " + std::to_string(row.count) + "\n";
+    out += "# HELP wsgw_app_connections Connections subscribed per app.\n# TYPE wsgw_app_connections gauge\n";
+    for (const auto& row : rows)
+        out += "wsgw_app_connections{app=\"" + row.name + "\"} " + std::to_string(row.connections) + "\n";
+    return out;
+}
+
+} // namespace wsgw::http

@@ -1,0 +1,47 @@
+#pragma once
+/// The numbers operators watch (SPEC §1 stat line format, §2 counting rules):
+/// /stat in the original's `APP COUNT` lines, /stat?format=json with totals,
+/// and /metrics in Prometheus text format. Pool threads.
+
+#include "config/Settings.h"
+#include "hub/Metrics.h"
+#include "hub/SnapshotHolder.h"
+#include "transport/LoopGroup.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace wsgw::http {
+
+class StatService
+{
+public:
+    StatService(const config::Settings& settings, hub::SnapshotHolder& snapshots, transport::LoopGroup& loops,
+                hub::Metrics& metrics);
+
+    struct AppRow
+    {
+        std::string name;
+        std::string visibility;  ///< public / members / private, or "unregistered"
+        int64_t connections = 0; ///< subscribed connections
+        int64_t members = 0;     ///< distinct subscribed members
+        int64_t count = 0;       ///< what /stat shows: connections for public apps, members otherwise
+    };
+
+    /// Every registered app (0 included) and every live unregistered one, sorted
+    /// by name; nullopt if the loops did not answer.
+    std::optional<std::vector<AppRow>> rows();
+
+    std::string plain(const std::vector<AppRow>& rows) const;
+    std::string json(const std::vector<AppRow>& rows) const;
+    std::string prometheus(const std::vector<AppRow>& rows) const;
+
+private:
+    const config::Settings& settings_;
+    hub::SnapshotHolder& snapshots_;
+    transport::LoopGroup& loops_;
+    hub::Metrics& metrics_;
+};
+
+} // namespace wsgw::http

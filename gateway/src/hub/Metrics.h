@@ -1,0 +1,39 @@
+#pragma once
+/// Process-wide counters for /stat?format=json and /metrics. Any thread:
+/// relaxed atomics, updated per connection event or per push per loop, never
+/// per delivery.
+
+#include <atomic>
+#include <cstdint>
+
+namespace wsgw::hub {
+
+struct Metrics
+{
+    // Gauges.
+    std::atomic<int64_t> connections{0};   ///< open WebSocket connections
+    std::atomic<int64_t> authenticated{0}; ///< of which authenticated members
+    std::atomic<int64_t> anonymous{0};     ///< of which anonymous (pending auth counts as neither)
+
+    // Counters.
+    std::atomic<uint64_t> connections_total{0};
+    std::atomic<uint64_t> pushes_accepted{0};
+    std::atomic<uint64_t> pushes_rejected{0};
+    std::atomic<uint64_t> deliveries{0};
+    std::atomic<uint64_t> slow_consumer_closes{0};
+    std::atomic<uint64_t> auth_failures{0};
+    std::atomic<uint64_t> auth_timeouts{0};
+    std::atomic<uint64_t> protocol_errors{0};
+    std::atomic<uint64_t> idle_timeouts{0};
+    std::atomic<uint64_t> revoked_closes{0};
+
+    static void add(std::atomic<uint64_t>& counter, uint64_t n = 1) { counter.fetch_add(n, std::memory_order_relaxed); }
+    static void add(std::atomic<int64_t>& gauge, int64_t n) { gauge.fetch_add(n, std::memory_order_relaxed); }
+    template <typename T>
+    static T get(const std::atomic<T>& value)
+    {
+        return value.load(std::memory_order_relaxed);
+    }
+};
+
+} // namespace wsgw::hub

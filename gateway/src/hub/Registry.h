@@ -1,0 +1,104 @@
+#pragma once
+/// One loop's index of its connections: app -> subscribers and member -> its
+/// connections, for fan-out. Loop thread only; no locks. Each loop has its own
+/// Registry and a push is posted to every loop, so a loop never looks at
+/// another loop's connections.
+
+#include "hub/Subscriber.h"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace wsgw::hub {
+
+class Registry
+{
+public:
+    Registry() = default;
+    Registry(const Registry&) = delete;
+    Registry& operator=(const Registry&) = delete;
+
+    /// Subscribes S to APP. Returns false if it was subscribed already
+    /// (SPEC §1: subscribing twice is not an error and delivers once).
+    bool subscribe(Subscriber& s, std::string_view app);
+    /// Returns false if S was not subscribed to APP.
+    bool unsubscribe(Subscriber& s, std::string_view app);
+    /// Removes S from every app and from the member index (connection closing).
+    void removeAll(Subscriber& s);
+
+    /// Adds S (now auth == Member) to the member index.
+    void addMember(Subscriber& s);
+
+    /// The app's local subscribers, or null if none.
+    const AppSubscribers* find(std::string_view app) const;
+
+    /// Calls F(Subscriber&) for every local recipient of a push to APP:
+    /// every subscriber when MEMBER <= 0, else only MEMBER's connections
+    /// subscribed to APP. O(recipients), or O(member's connections x their
+    /// subscriptions) for a targeted push. F must not change subscriptions.
+    template <typename F>
+    size_t forEachRecipient(std::string_view app, int64_t member, F&& f);
+
+    /// Every app with local subscribers (stat collection).
+    template <typename F>
+    void forEachApp(F&& f) const
+    {
+        for (const auto& [name, entry] : apps_)
+            f(*entry);
+    }
+
+    size_t appCount() const noexcept { return apps_.size(); }
+
+private:
+    struct Hash
+    {
+        using is_transparent = void;
+        size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    };
+    using AppMap = std::unordered_map<std::string, std::unique_ptr<AppSubscribers>, Hash, std::equal_to<>>;
+
+    void removeMember(Subscriber& s);
+    void detach(Subscriber& s, size_t entry_position);
+
+    AppMap apps_;
+    std::unordered_map<int64_t, std::vector<Subscriber*>> members_;
+};
+
+template <typename F>
+size_t Registry::forEachRecipient(std::string_view app, int64_t member, F&& f)
+{
+    auto it = apps_.find(app);
+    if (it == apps_.end())
+        return 0;
+    AppSubscribers* entry = it->second.get();
+    if (member <= 0)
+    {
+        for (Subscriber* s : entry->subscribers)
+            f(*s);
+        return entry->subscribers.size();
+    }
+    auto m = members_.find(member);
+    if (m == members_.end())
+        return 0;
+    size_t count = 0;
+    for (Subscriber* s : m->second)
+    {
+        for (const auto& sub : s->subscriptions)
+        {
+            if (sub.app == entry)
+            {
+                f(*s);
+                ++count;
+                break;
+            }
+        }
+    }
+    return count;
+}
+
+} // namespace wsgw::hub

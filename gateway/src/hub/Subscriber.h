@@ -1,0 +1,45 @@
+#pragma once
+/// The subscription side of one WebSocket connection: who it is (auth state,
+/// member id) and which apps it subscribed to. Embedded in transport's
+/// Connection; owned and touched by that connection's loop thread only.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace wsgw::hub {
+
+struct AppSubscribers;
+
+struct Subscriber
+{
+    enum class Auth : uint8_t
+    {
+        Pending,   ///< no auth message yet (SPEC §1: within the auth window)
+        Anonymous, ///< member_id < 0, or a member whose token did not match
+        Member,    ///< authenticated member
+    };
+
+    Auth auth = Auth::Pending;
+    int64_t member_id = -1;
+    int64_t token_id = 0;      ///< the store row of the token used; a replaced token ends the session
+    uint32_t member_index = 0; ///< position in the registry's list for member_id (Member only)
+
+    struct Entry
+    {
+        AppSubscribers* app;
+        uint32_t index; ///< position in app->subscribers
+    };
+    std::vector<Entry> subscriptions; ///< few per connection: linear scans are cheapest
+
+    bool isMember() const noexcept { return auth == Auth::Member; }
+};
+
+/// The local subscribers of one app on one loop.
+struct AppSubscribers
+{
+    std::string name;
+    std::vector<Subscriber*> subscribers;
+};
+
+} // namespace wsgw::hub

@@ -1,0 +1,71 @@
+#include "protocol/ServerMessage.h"
+
+#include "protocol/JsonWriter.h"
+
+namespace wsgw::protocol {
+
+std::string serverMessage(std::string_view app, int64_t member_id, std::string_view text)
+{
+    std::string out;
+    out.reserve(text.size() + app.size() + 48);
+    out += "{\"app\":";
+    appendJsonString(out, app);
+    out += ",\"member_id\":";
+    out += std::to_string(member_id);
+    out += ",\"text\":";
+    appendJsonString(out, text);
+    out += '}';
+    return out;
+}
+
+std::string replyText(Reply reply, std::string_view subject)
+{
+    int code = 200;
+    std::string message;
+    std::string subject_text(subject);
+    switch (reply)
+    {
+    case Reply::MissingAuth:
+        code = 400;
+        message = "missing auth message";
+        break;
+    case Reply::HelloStranger:
+        message = "hello stranger";
+        break;
+    case Reply::HelloMember:
+        message = "hello " + subject_text;
+        break;
+    case Reply::Unauthorized:
+        code = 401;
+        message = "unauthorized";
+        break;
+    case Reply::BadSubscribe:
+        code = 400;
+        message = "bad subscribe message";
+        break;
+    case Reply::SubscribeSuccess:
+        message = "subscribe " + subject_text + " success";
+        break;
+    case Reply::SubscribeForbidden:
+        code = 403;
+        message = "subscribe " + subject_text + " forbidden";
+        break;
+    case Reply::SubscribeNotFound:
+        code = 404;
+        message = "subscribe " + subject_text + " not found";
+        break;
+    case Reply::UnsubscribeSuccess:
+        message = "unsubscribe " + subject_text + " success";
+        break;
+    }
+    JsonWriter json;
+    json.beginObject().key("code").value(code).key("message").value(message).endObject();
+    return json.take();
+}
+
+std::string gatewayReply(Reply reply, std::string_view subject)
+{
+    return serverMessage("gateway", -1, replyText(reply, subject));
+}
+
+} // namespace wsgw::protocol

@@ -1,0 +1,275 @@
+// The real wsgw binary under change and load: SPEC §2 live permission changes
+// (within 1 s, no restart), §4 SIGTERM drain, §5 slow consumers and bad
+// frames that must not affect anyone else, 2,000 concurrent connections, and
+// third-party WebSocket clients from Debian.
+
+#include "support/Http.h"
+#include "support/TestGateway.h"
+#include "support/Wait.h"
+#include "support/WsClient.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+using namespace wsgw::test;
+using namespace std::chrono_literals;
+using wsgw::transport::Opcode;
+
+namespace {
+
+std::string body(const std::string& app, const std::string& text, int64_t member = -1)
+{
+    return R"({"app":")" + app + R"(","member_id":)" + std::to_string(member) + R"(,"text":")" + text + "\"}";
+}
+
+std::string delivered(const std::string& app, const std::string& text, int64_t member = -1)
+{
+    return body(app, text, member);
+}
+
+} // namespace
+
+// SPEC §2: an app added while the gateway runs can be subscribed within 1 s.
+TEST(GatewayLiveTest, NewAppIsSubscribableWithoutRestart)
+{
+    TestGateway gateway;
+    WsClient client(gateway.port());
+    ASSERT_EQ(client.auth(-1, ""), reply(200, "hello stranger"));
+    ASSERT_EQ(client.subscribe("later"), reply(404, "subscribe later not found"));
+    gateway.addApp("later");
+    EXPECT_TRUE(waitUntil([&] { return client.subscribe("later") == reply(200, "subscribe later success"); }, 1s));
+}
+
+// SPEC §2: a revoked grant ends the subscription with the 403 reply and no more pushes.
+TEST(GatewayLiveTest, RevokedGrantEndsSubscription)
+{
+    TestGateway gateway;
+    std::string key = gateway.addApp("vip", "--private");
+    gateway.addMember(7, "token-of-seven-xyz");
+    ASSERT_EQ(gateway.admin({"app", "grant", "vip", "7"}).exit_code, 0);
+    WsClient client(gateway.port());
+    ASSERT_EQ(client.auth(7, "token-of-seven-xyz"), reply(200, "hello 7"));
+    ASSERT_TRUE(waitUntil([&] { return client.subscribe("vip") == reply(200, "subscribe vip success"); }));
+    ASSERT_EQ(gateway.admin({"app", "revoke", "vip", "7"}).exit_code, 0);
+    EXPECT_EQ(client.receiveText(1s), reply(403, "subscribe vip forbidden"));
+    EXPECT_EQ(push(gateway.port(), body("vip", "secret"), key).status, 202);
+    EXPECT_FALSE(client.receive(200ms));
+}
+
+// SPEC §2: a removed app and a visibility change end what they no longer allow.
+TEST(GatewayLiveTest, RemovedAppAndVisibilityChangeEndSubscriptions)
+{
+    TestGateway gateway;
+    gateway.addApp("match");
+    gateway.addApp("gone");
+    WsClient client(gateway.port());
+    ASSERT_EQ(client.auth(-1, ""), reply(200, "hello stranger"));
+    ASSERT_TRUE(waitUntil([&] { return client.subscribe("match") == reply(200, "subscribe match success"); }));
+    ASSERT_EQ(client.subscribe("gone"), reply(200, "subscribe gone success"));
+
+    ASSERT_EQ(gateway.admin({"app", "remove", "gone"}).exit_code, 0);
+    EXPECT_EQ(client.receiveText(1s), reply(403, "subscribe gone forbidden"));
+    ASSERT_EQ(gateway.admin({"app", "set", "match", "--members"}).exit_code, 0);
+    EXPECT_EQ(client.receiveText(1s), reply(403, "subscribe match forbidden"));
+    EXPECT_TRUE(waitUntil([&] { return gateway.stat() == "match 0\n"; }));
+}
+
+// SPEC §2: a removed member or a replaced token closes that member's sessions.
+TEST(GatewayLiveTest, RemovedMemberAndReplacedTokenCloseSessions)
+{
+    TestGateway gateway;
+    gateway.addApp("match");
+    gateway.addMember(7, "token-of-seven-xyz");
+    gateway.addMember(8, "token-of-eight-xyz");
+    WsClient seven(gateway.port());
+    WsClient eight(gateway.port());
+    WsClient bystander(gateway.port());
+    ASSERT_TRUE(waitUntil([&] { return gateway.stat() == "match 0\n"; }));
+    ASSERT_EQ(seven.auth(7, "token-of-seven-xyz"), reply(200, "hello 7"));
+    ASSERT_EQ(eight.auth(8, "token-of-eight-xyz"), reply(200, "hello 8"));
+    ASSERT_EQ(bystander.auth(-1, ""), reply(200, "hello stranger"));
+
+    ASSERT_EQ(gateway.admin({"member", "remove", "7"}).exit_code, 0);
+    EXPECT_EQ(seven.receiveClose(1s), 1008);
+    ASSERT_EQ(gateway.admin({"member", "token", "8", "--token", "a-new-token-for-8"}).exit_code, 0);
+    EXPECT_EQ(eight.receiveClose(1s), 1008);
+    // Nobody else is touched, and the new token works.
+    EXPECT_EQ(bystander.subscribe("match"), reply(200, "subscribe match success"));
+    WsClient again(gateway.port());
+    EXPECT_EQ(again.auth(8, "a-new-token-for-8"), reply(200, "hello 8"));
+}
+
+// SPEC §5: a slow consumer is closed with 1008; everyone else gets every push.
+TEST(GatewaySlowConsumerTest, StalledClientIsCutOffWhileOthersReceiveEverything)
+{
+    TestGateway gateway(TestGateway::Settings{{"ws.max_queue_bytes", "65536"}, {"ws.send_buffer_bytes", "16384"}});
+    std::string key = gateway.addApp("match");
+    WsClient::Options small;
+    small.receive_buffer = 4096;
+    WsClient stalled(gateway.port(), small);
+    WsClient healthy(gateway.port());
+    ASSERT_EQ(stalled.auth(-1, ""), reply(200, "hello stranger"));
+    ASSERT_EQ(healthy.auth(-1, ""), reply(200, "hello stranger"));
+    ASSERT_TRUE(waitUntil([&] { return stalled.subscribe("match") == reply(200, "subscribe match success"); }));
+    ASSERT_EQ(healthy.subscribe("match"), reply(200, "subscribe match success"));
+
+    // 1,000 pushes of ~1 KiB: ~1 MiB, far beyond what the stalled client's buffers hold.
+    std::string filler(1000, 'x');
+    std::thread reader(
+        [&]
+        {
+            for (int i = 0; i < 1000; ++i)
+                ASSERT_EQ(healthy.receiveText(5s), delivered("match", std::to_string(i) + filler)) << i;
+        });
+    for (int i = 0; i < 1000; ++i)
+        ASSERT_EQ(push(gateway.port(), body("match", std::to_string(i) + filler), key).status, 202) << i;
+    reader.join();
+    // The stalled client, reading at last, finds the 1008 close behind what the kernel held.
+    EXPECT_EQ(stalled.receiveClose(5s), 1008);
+    EXPECT_NE(httpRequest(gateway.statPort(), "GET", "/stat?format=json").body.find("\"slow_consumer_closes\":1"),
+              std::string::npos);
+    EXPECT_NE(gateway.log().find("slow consumer"), std::string::npos);
+}
+
+// SPEC §5 / RFC 6455: each protocol violation closes that connection with its code, and only it.
+TEST(GatewayFramingTest, BadFramesCloseOnlyTheirConnection)
+{
+    TestGateway gateway(TestGateway::Settings{{"ws.max_message_bytes", "1024"}});
+    std::string key = gateway.addApp("match");
+    WsClient healthy(gateway.port());
+    ASSERT_EQ(healthy.auth(-1, ""), reply(200, "hello stranger"));
+    ASSERT_TRUE(waitUntil([&] { return healthy.subscribe("match") == reply(200, "subscribe match success"); }));
+
+    struct Case
+    {
+        const char* name;
+        std::string bytes;
+        uint16_t code;
+    };
+    std::string unmasked = std::string("\x81\x02", 2) + "hi";
+    const Case cases[] = {
+        {"unmasked frame", unmasked, 1002},
+        {"RSV1 set", wsgw::transport::makeClientFrame(Opcode::Text, "x", 7, true, 0x4), 1002},
+        {"reserved opcode 3", wsgw::transport::makeClientFrame(static_cast<Opcode>(3), "x", 7), 1002},
+        {"control frame over 125 bytes", wsgw::transport::makeClientFrame(Opcode::Ping, std::string(126, 'p'), 7),
+         1002},
+        {"fragmented ping", wsgw::transport::makeClientFrame(Opcode::Ping, "p", 7, false), 1002},
+        {"continuation without start", wsgw::transport::makeClientFrame(Opcode::Continuation, "x", 7), 1002},
+        {"invalid UTF-8 text", wsgw::transport::makeClientFrame(Opcode::Text, "\xff\xfe", 7), 1007},
+        {"message over the limit", wsgw::transport::makeClientFrame(Opcode::Text, std::string(2000, 'a'), 7), 1009},
+    };
+    for (const auto& c : cases)
+    {
+        WsClient bad(gateway.port());
+        ASSERT_EQ(bad.auth(-1, ""), reply(200, "hello stranger")) << c.name;
+        bad.sendRaw(c.bytes);
+        EXPECT_EQ(bad.receiveClose(), c.code) << c.name;
+        EXPECT_TRUE(bad.waitForEof()) << c.name;
+        // The well-behaved client is still served.
+        ASSERT_EQ(push(gateway.port(), body("match", c.name), key).status, 202);
+        EXPECT_EQ(healthy.receiveText(), delivered("match", c.name));
+    }
+}
+
+// SPEC §4: SIGTERM closes every client with 1001, flushes, exits 0.
+TEST(GatewayShutdownTest, SigtermSendsGoingAwayAndExitsZero)
+{
+    TestGateway gateway;
+    std::string key = gateway.addApp("match");
+    std::vector<std::unique_ptr<WsClient>> clients;
+    for (int i = 0; i < 20; ++i)
+    {
+        clients.push_back(std::make_unique<WsClient>(gateway.port()));
+        ASSERT_EQ(clients.back()->auth(-1, ""), reply(200, "hello stranger"));
+        ASSERT_TRUE(waitUntil([&] { return clients.back()->subscribe("match") == reply(200, "subscribe match success"); }));
+    }
+    ASSERT_EQ(push(gateway.port(), body("match", "last words"), key).status, 202);
+    auto status = gateway.terminate();
+    ASSERT_TRUE(status);
+    EXPECT_EQ(*status, 0);
+    for (auto& client : clients)
+    {
+        // What was queued before the signal arrives first, then the 1001 close.
+        EXPECT_EQ(client->receiveText(), delivered("match", "last words"));
+        EXPECT_EQ(client->receiveClose(), 1001);
+    }
+}
+
+// Issue 3: 2,000 concurrent connections in one test, one push reaches all.
+TEST(GatewayScaleTest, TwoThousandConnectionsReceiveOnePush)
+{
+    TestGateway gateway;
+    std::string key = gateway.addApp("match");
+    ASSERT_TRUE(waitUntil([&] { return gateway.stat() == "match 0\n"; }));
+    std::vector<std::unique_ptr<WsClient>> clients;
+    clients.reserve(2000);
+    for (int i = 0; i < 2000; ++i)
+    {
+        clients.push_back(std::make_unique<WsClient>(gateway.port()));
+        clients.back()->sendText(R"({"member_id":-1,"token":""})");
+        clients.back()->sendText(R"({"app":"match"})");
+    }
+    for (auto& client : clients)
+    {
+        ASSERT_EQ(client->receiveText(), reply(200, "hello stranger"));
+        ASSERT_EQ(client->receiveText(), reply(200, "subscribe match success"));
+    }
+    EXPECT_EQ(gateway.stat(), "match 2000\n");
+    auto result = push(gateway.port(), body("match", "to all"), key);
+    EXPECT_EQ(result.status, 202);
+    EXPECT_NE(result.body.find("\"recipients\":2000"), std::string::npos) << result.body;
+    for (auto& client : clients)
+        ASSERT_EQ(client->receiveText(), delivered("match", "to all"));
+}
+
+// A third-party client (Debian's python3-websockets) speaks to wsgw unchanged.
+TEST(GatewayThirdPartyTest, PythonWebsocketsClient)
+{
+    TestGateway gateway(TestGateway::Settings{{"push.require_key", "false"}});
+    gateway.addApp("match");
+    ASSERT_TRUE(waitUntil([&] { return gateway.stat() == "match 0\n"; }));
+    std::string script = R"PY(
+import asyncio, json, sys, urllib.request, websockets
+port = int(sys.argv[1])
+async def main():
+    async with websockets.connect(f"ws://127.0.0.1:{port}/ws") as ws:
+        await ws.send(json.dumps({"member_id": -1, "token": ""}))
+        print(await ws.recv())
+        await ws.send(json.dumps({"app": "match"}))
+        print(await ws.recv())
+        data = json.dumps({"app": "match", "member_id": -1, "text": "héllo"}).encode()
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/push", data=data)
+        await asyncio.get_running_loop().run_in_executor(None, urllib.request.urlopen, req)
+        print(await ws.recv())
+asyncio.run(asyncio.wait_for(main(), 10))
+)PY";
+    auto result = runCommand({"/usr/bin/python3", "-c", script, std::to_string(gateway.port())});
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_EQ(result.out, reply(200, "hello stranger") + "\n" + reply(200, "subscribe match success") + "\n" +
+                              "{\"app\":\"match\",\"member_id\":-1,\"text\":\"héllo\"}\n");
+}
+
+// A second third-party client: Debian's node-ws.
+TEST(GatewayThirdPartyTest, NodeWsClient)
+{
+    TestGateway gateway;
+    ASSERT_TRUE(waitUntil([&] { return gateway.stat().empty(); }));
+    std::string script = R"JS(
+const WebSocket = require('/usr/share/nodejs/ws');
+const ws = new WebSocket('ws://127.0.0.1:' + process.argv[1] + '/');
+const timer = setTimeout(() => { console.error('timeout'); process.exit(2); }, 10000);
+ws.on('open', () => ws.send(JSON.stringify({member_id: -1, token: ''})));
+let n = 0;
+ws.on('message', (data) => {
+  console.log(data.toString());
+  if (++n === 1) ws.send(JSON.stringify({app: 'nosuch'}));
+  else { clearTimeout(timer); ws.close(1000); }
+});
+ws.on('close', (code) => { console.log('close ' + code); process.exit(0); });
+)JS";
+    auto result = runCommand({"/usr/bin/node", "-e", script, std::to_string(gateway.port())});
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_EQ(result.out, reply(200, "hello stranger") + "\n" + reply(404, "subscribe nosuch not found") +
+                              "\nclose 1000\n");
+}

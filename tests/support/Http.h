@@ -1,0 +1,23 @@
+#pragma once
+/// Plain HTTP/1.1 requests to the gateway on loopback, for tests. Test support.
+
+#include <map>
+#include <string>
+
+namespace wsgw::test {
+
+struct HttpResult
+{
+    int status = 0;
+    std::string body;
+    std::map<std::string, std::string> headers;
+};
+
+/// Sends one request and reads the whole response. Throws on connection failure.
+HttpResult httpRequest(int port, const std::string& method, const std::string& path, const std::string& body = {},
+                       const std::map<std::string, std::string>& headers = {});
+
+/// POST /push with `Authorization: Bearer KEY` (omitted when KEY is empty).
+HttpResult push(int port, const std::string& body, const std::string& key);
+
+} // namespace wsgw::test

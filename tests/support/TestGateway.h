@@ -1,0 +1,76 @@
+#pragma once
+/// Runs the real wsgw binary for one test: a temp directory with its INI and
+/// SQLite file, ephemeral ports, readiness from $NOTIFY_SOCKET (as systemd
+/// would see it), ports from the gateway's runtime file. SIGTERM on
+/// destruction. Test support.
+
+#include "support/TempDir.h"
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace wsgw::test {
+
+/// Path of a built binary, from the build (compile definitions).
+std::string wsgwBinary();
+std::string adminBinary();
+
+struct CommandResult
+{
+    int exit_code = -1;
+    std::string out;
+    std::string err;
+};
+
+/// Runs a program to completion with ARGS (argv[0] included), feeding STDIN_TEXT.
+CommandResult runCommand(const std::vector<std::string>& args, const std::string& stdin_text = {});
+
+class TestGateway
+{
+public:
+    using Settings = std::map<std::string, std::string>;
+
+    /// SETTINGS: INI keys "section.key" -> value, on top of ports 0 and a temp database.
+    explicit TestGateway(Settings settings = {});
+    ~TestGateway();
+    TestGateway(const TestGateway&) = delete;
+    TestGateway& operator=(const TestGateway&) = delete;
+
+    int port() const noexcept { return port_; }
+    int statPort() const noexcept { return stat_port_; }
+    pid_t pid() const noexcept { return pid_; }
+    const std::string& configPath() const noexcept { return config_path_; }
+    const std::string& dbPath() const noexcept { return db_path_; }
+    const TempDir& dir() const noexcept { return dir_; }
+
+    /// wsgw-admin --config <this gateway's INI> ARGS...
+    CommandResult admin(const std::vector<std::string>& args, const std::string& stdin_text = {}) const;
+    /// `app add NAME [flag]`; returns the push key. Throws if it fails.
+    std::string addApp(const std::string& name, const std::string& flag = {}) const;
+    /// `member add ID --token TOKEN`. Throws if it fails.
+    void addMember(int64_t id, const std::string& token) const;
+
+    /// GET /stat on the stat port.
+    std::string stat() const;
+
+    /// Sends SIGTERM and waits; returns the exit status (or -signal), nullopt on timeout.
+    std::optional<int> terminate(std::chrono::milliseconds timeout = std::chrono::seconds(15));
+    /// Everything the gateway wrote to stderr so far.
+    std::string log() const;
+
+private:
+    TempDir dir_;
+    std::string config_path_;
+    std::string db_path_;
+    std::string log_path_;
+    pid_t pid_ = -1;
+    int port_ = 0;
+    int stat_port_ = 0;
+};
+
+} // namespace wsgw::test
