@@ -6,6 +6,7 @@
 #include "config/Settings.h"
 #include "http/PushService.h"
 #include "http/Router.h"
+#include "http/Server.h"
 #include "http/StatService.h"
 #include "hub/Metrics.h"
 #include "hub/SnapshotHolder.h"
@@ -18,12 +19,10 @@
 #include <Poco/ConsoleChannel.h>
 #include <Poco/FormattingChannel.h>
 #include <Poco/Logger.h>
-#include <Poco/Net/HTTPServer.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/PatternFormatter.h>
-#include <Poco/ThreadPool.h>
 #include <Poco/Util/HelpFormatter.h>
 #include <Poco/Util/Option.h>
 #include <Poco/Util/OptionSet.h>
@@ -205,15 +204,16 @@ int GatewayApp::serve()
     http::PushService push(settings, snapshots, loops, metrics, store::sha256(admin_key));
     http::StatService stats(settings, snapshots, loops, metrics);
 
-    Poco::ThreadPool public_pool("wsgw-http", 2, settings.http_max_threads);
-    Poco::ThreadPool stat_pool("wsgw-stat", 1, 4);
     auto public_socket = listen(settings.address, settings.port, settings.http_backlog);
     auto stat_socket = listen(settings.stat_address, settings.stat_port, 64);
-    Poco::Net::HTTPServer public_server(new http::PublicRouter(loops, push, settings.push_max_body_bytes),
-                                        public_pool, public_socket, httpParams(settings));
+    http::Server public_server("wsgw-http", public_socket,
+                               new http::PublicRouter(loops, push, settings.push_max_body_bytes),
+                               httpParams(settings), settings.http_timeout);
     auto stat_params = httpParams(settings);
     stat_params->setMaxThreads(4);
-    Poco::Net::HTTPServer stat_server(new http::StatRouter(stats), stat_pool, stat_socket, stat_params);
+    stat_params->setMaxQueued(64);
+    http::Server stat_server("wsgw-stat", stat_socket, new http::StatRouter(stats), stat_params,
+                             settings.http_timeout);
     public_server.start();
     stat_server.start();
 
@@ -239,8 +239,6 @@ int GatewayApp::serve()
     watcher.stop();
     loops.shutdown(settings.drain_timeout);
     stat_server.stop();
-    public_pool.joinAll();
-    stat_pool.joinAll();
     ::unlink(runtime_path.c_str());
     log.notice("stopped");
     return EXIT_OK;

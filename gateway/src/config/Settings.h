@@ -46,7 +46,7 @@ struct Settings
     int http_max_threads = 16;            ///< Poco pool threads for HTTP requests (never for WebSockets)
     int http_max_queued = 1024;           ///< accepted connections waiting for a pool thread
     int http_backlog = 4096;              ///< listen(2) backlog, sized for reconnect storms
-    Millis http_timeout{10000};           ///< per read/write on an HTTP connection
+    Millis http_timeout{10000};           ///< one whole request (headers + body) must arrive within this
     Millis http_keep_alive_timeout{15000};
 
     // [ws]

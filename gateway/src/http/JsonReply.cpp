@@ -13,7 +13,7 @@ std::string errorBody(int status, std::string_view message)
 
 void sendJson(Poco::Net::HTTPServerResponse& response, int status, const std::string& body)
 {
-    response.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
+    response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
     response.setContentType("application/json");
     response.setContentLength(static_cast<std::streamsize>(body.size() + 1));
     auto& out = response.send();

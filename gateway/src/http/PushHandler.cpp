@@ -1,6 +1,9 @@
 #include "http/PushHandler.h"
 
 #include "http/JsonReply.h"
+#include "http/Server.h"
+
+#include <Poco/Logger.h>
 
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
@@ -24,6 +27,25 @@ std::string bearerToken(const Poco::Net::HTTPServerRequest& request)
 } // namespace
 
 void PushHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response)
+{
+    try
+    {
+        serve(request, response);
+    }
+    catch (const std::exception& e)
+    {
+        // A broken request or connection; this request fails, nothing else does.
+        Poco::Logger::get("wsgw.http").information("push request from %s failed: %s",
+                                                   request.clientAddress().toString(), std::string(e.what()));
+        if (!response.sent())
+        {
+            response.setKeepAlive(false);
+            sendError(response, 400, "malformed request");
+        }
+    }
+}
+
+void PushHandler::serve(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response)
 {
     if (request.getMethod() != Poco::Net::HTTPRequest::HTTP_POST)
     {
@@ -66,6 +88,7 @@ void PushHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net
             return;
         }
     }
+    markRequestRead();
     auto reply = service_.handle(body, bearerToken(request));
     if (reply.status == 401)
         response.set("WWW-Authenticate", "Bearer realm=\"wsgw push\"");

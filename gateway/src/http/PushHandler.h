@@ -14,6 +14,8 @@ public:
     void handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) override;
 
 private:
+    void serve(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response);
+
     PushService& service_;
     size_t max_body_;
 };

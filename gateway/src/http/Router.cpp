@@ -36,7 +36,7 @@ std::string pathOf(const std::string& uri)
 
 void sendText(Poco::Net::HTTPServerResponse& response, int status, const std::string& type, const std::string& body)
 {
-    response.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
+    response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
     response.setContentType(type);
     response.setContentLength(static_cast<std::streamsize>(body.size()));
     response.send() << body;

@@ -1,6 +1,7 @@
 #include "http/UpgradeHandler.h"
 
 #include "http/JsonReply.h"
+#include "http/Server.h"
 #include "transport/Handshake.h"
 
 #include <Poco/Buffer.h>
@@ -79,6 +80,7 @@ void UpgradeHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Poco::
     response.setChunkedTransferEncoding(false);
     response.send().flush();
 
+    markSocketDetached();
     auto& impl = static_cast<Poco::Net::HTTPServerRequestImpl&>(request);
     Poco::Buffer<char> ahead(0);
     impl.session().drainBuffer(ahead);
