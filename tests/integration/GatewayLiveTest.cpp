@@ -413,3 +413,104 @@ TEST(GatewayHttpTest, SlowRequestsGet408)
         EXPECT_EQ(client.receiveText(), delivered("match", "served"));
     }
 }
+
+// Issue 6: connection floods get 503 before the upgrade (per address and in total).
+TEST(GatewayAbuseTest, ConnectionCapsRefuseWith503)
+{
+    TestGateway gateway(TestGateway::Settings{{"limits.max_connections_per_ip", "3"}, {"limits.max_connections", "5"}});
+    std::vector<std::unique_ptr<WsClient>> clients;
+    for (int i = 0; i < 3; ++i)
+        clients.push_back(std::make_unique<WsClient>(gateway.port()));
+    try
+    {
+        WsClient fourth(gateway.port());
+        FAIL() << "a fourth connection from one address was admitted";
+    }
+    catch (const std::runtime_error& e)
+    {
+        EXPECT_NE(std::string(e.what()).find("503"), std::string::npos) << e.what();
+    }
+    // Another address (127.0.0.2 is loopback too) still gets in, up to the global cap.
+    WsClient other(gateway.port(), WsClient::Options::from("127.0.0.2"));
+    EXPECT_EQ(other.auth(-1, ""), reply(200, "hello stranger"));
+    WsClient other2(gateway.port(), WsClient::Options::from("127.0.0.2"));
+    EXPECT_THROW(WsClient(gateway.port(), WsClient::Options::from("127.0.0.3")), std::runtime_error);
+    // A closed connection frees its place.
+    clients.pop_back();
+    EXPECT_TRUE(waitUntil(
+        [&]
+        {
+            try
+            {
+                WsClient again(gateway.port());
+                return again.auth(-1, "") == reply(200, "hello stranger");
+            }
+            catch (const std::runtime_error&)
+            {
+                return false;
+            }
+        }));
+}
+
+// Issue 6: a cap on subscriptions per connection.
+TEST(GatewayAbuseTest, SubscriptionFloodIsCapped)
+{
+    TestGateway gateway(TestGateway::Settings{{"limits.max_subscriptions", "3"}, {"apps.unknown", "public"}});
+    WsClient client(gateway.port());
+    ASSERT_EQ(client.auth(-1, ""), reply(200, "hello stranger"));
+    for (const char* app : {"a", "b", "c"})
+        ASSERT_EQ(client.subscribe(app), reply(200, std::string("subscribe ") + app + " success"));
+    EXPECT_EQ(client.subscribe("d"), reply(429, "subscribe d refused: too many subscriptions"));
+    EXPECT_EQ(client.subscribe("a"), reply(200, "subscribe a success")); // already subscribed: fine
+    client.sendText(R"({"app":"a","action":"unsubscribe"})");
+    ASSERT_EQ(client.receiveText(), reply(200, "unsubscribe a success"));
+    EXPECT_EQ(client.subscribe("d"), reply(200, "subscribe d success"));
+}
+
+// Issue 6: failed-token brute force from one address hits a budget; others are unaffected.
+TEST(GatewayAbuseTest, FailedLoginBudgetStopsGuessing)
+{
+    TestGateway gateway(TestGateway::Settings{{"limits.auth_failures_per_ip", "5"}});
+    gateway.addMember(7, "the-right-token-xyz");
+    WsClient probe(gateway.port());
+    ASSERT_TRUE(waitUntil(
+        [&]
+        {
+            WsClient c(gateway.port(), WsClient::Options::from("127.0.0.2"));
+            return c.auth(7, "the-right-token-xyz") == reply(200, "hello 7");
+        }));
+    for (int i = 0; i < 5; ++i)
+    {
+        WsClient guess(gateway.port());
+        EXPECT_EQ(guess.auth(7, "guess-" + std::to_string(i)), reply(401, "unauthorized"));
+    }
+    // Budget used up: even the right token is refused from this address for the window...
+    WsClient right(gateway.port());
+    EXPECT_EQ(right.auth(7, "the-right-token-xyz"), reply(401, "unauthorized"));
+    // ...while another address logs in normally.
+    WsClient elsewhere(gateway.port(), WsClient::Options::from("127.0.0.3"));
+    EXPECT_EQ(elsewhere.auth(7, "the-right-token-xyz"), reply(200, "hello 7"));
+    EXPECT_NE(httpRequest(gateway.statPort(), "GET", "/stat?format=json").body.find("\"auth_failures\":6"),
+              std::string::npos);
+}
+
+// Issue 6: an Origin allow-list for browser clients; clients without Origin are apps.
+TEST(GatewayAbuseTest, OriginAllowList)
+{
+    TestGateway gateway(TestGateway::Settings{{"ws.allowed_origins", "https://app.example https://example"}});
+    WsClient::Options allowed;
+    allowed.extra_headers = "Origin: https://app.example\r\n";
+    EXPECT_EQ(WsClient(gateway.port(), allowed).auth(-1, ""), reply(200, "hello stranger"));
+    WsClient::Options refused;
+    refused.extra_headers = "Origin: https://evil.example\r\n";
+    try
+    {
+        WsClient client(gateway.port(), refused);
+        FAIL() << "a foreign origin was admitted";
+    }
+    catch (const std::runtime_error& e)
+    {
+        EXPECT_NE(std::string(e.what()).find("403"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(WsClient(gateway.port()).auth(-1, ""), reply(200, "hello stranger"));
+}

@@ -35,6 +35,14 @@ WsClient::WsClient(int port, Options options)
     if (::getaddrinfo(options.host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0 || !found)
         throw std::runtime_error("cannot resolve " + options.host);
     fd_ = ::socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (!options.source.empty())
+    {
+        sockaddr_in local{};
+        local.sin_family = AF_INET;
+        ::inet_pton(AF_INET, options.source.c_str(), &local.sin_addr);
+        if (::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof(local)) != 0)
+            throw std::runtime_error("cannot bind to " + options.source);
+    }
     if (options.receive_buffer > 0)
         ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &options.receive_buffer, sizeof(options.receive_buffer));
     int rc = ::connect(fd_, found->ai_addr, found->ai_addrlen);

@@ -34,6 +34,7 @@ public:
     struct Options
     {
         std::string host = "127.0.0.1";
+        std::string source; ///< local address to connect from (e.g. 127.0.0.2: another loopback "peer")
         std::string path = "/ws";
         int receive_buffer = 0; ///< SO_RCVBUF before connecting; 0 = default
         std::string extra_headers; ///< raw "Name: value\r\n" lines
@@ -44,6 +45,13 @@ public:
             Options options;
             options.host = std::move(host_name);
             options.path = std::move(request_path);
+            return options;
+        }
+
+        static Options from(std::string source_address)
+        {
+            Options options;
+            options.source = std::move(source_address);
             return options;
         }
     };

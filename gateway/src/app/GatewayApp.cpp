@@ -197,7 +197,9 @@ int GatewayApp::serve()
 
     hub::Metrics metrics;
     hub::SnapshotHolder snapshots(initial);
-    transport::LoopGroup loops(settings, metrics, snapshots);
+    hub::PeerLimits peers({settings.max_connections, settings.max_connections_per_ip, settings.auth_failures_per_ip,
+                           settings.auth_failure_window});
+    transport::LoopGroup loops(settings, metrics, peers, snapshots);
     loops.start();
 
     const std::string admin_key = store::generateSecret();
@@ -207,7 +209,7 @@ int GatewayApp::serve()
     auto public_socket = listen(settings.address, settings.port, settings.http_backlog);
     auto stat_socket = listen(settings.stat_address, settings.stat_port, 64);
     http::Server public_server("wsgw-http", public_socket,
-                               new http::PublicRouter(loops, push, settings.push_max_body_bytes),
+                               new http::PublicRouter(settings, loops, push, peers, metrics),
                                httpParams(settings), settings.http_timeout);
     auto stat_params = httpParams(settings);
     stat_params->setMaxThreads(4);

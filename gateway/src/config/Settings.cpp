@@ -90,6 +90,13 @@ const std::vector<Key>& table()
         {"ws.max_queue_bytes", integer(&Settings::max_queue_bytes, 1024, kGiB)},
         {"ws.send_buffer_bytes", integer(&Settings::send_buffer_bytes, 0, kGiB)},
         {"ws.close_timeout_ms", millis(&Settings::close_timeout, 1, kDay)},
+        {"ws.allowed_origins", [](Settings& s, const std::string& value, const std::string&)
+         { s.allowed_origins = value; }},
+        {"limits.max_connections", integer(&Settings::max_connections, 0, 1LL << 32)},
+        {"limits.max_connections_per_ip", integer(&Settings::max_connections_per_ip, 0, 1LL << 32)},
+        {"limits.max_subscriptions", integer(&Settings::max_subscriptions, 1, 1 << 20)},
+        {"limits.auth_failures_per_ip", integer(&Settings::auth_failures_per_ip, 0, 1LL << 32)},
+        {"limits.auth_failure_window_ms", millis(&Settings::auth_failure_window, 1, kDay)},
         {"push.require_key", boolean(&Settings::push_require_key)},
         {"push.max_body_bytes", integer(&Settings::push_max_body_bytes, 1024, kGiB)},
         {"apps.unknown",

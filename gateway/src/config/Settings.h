@@ -56,6 +56,14 @@ struct Settings
     size_t max_queue_bytes = 1024 * 1024; ///< SPEC §5: outbound bytes queued per connection before 1008
     size_t send_buffer_bytes = 0;         ///< SO_SNDBUF per client socket; 0 = kernel default (autotuned)
     Millis close_timeout{2000};           ///< wait for the client's close frame after ours
+    std::string allowed_origins;          ///< space-separated Origin values browsers may connect from; empty = any
+
+    // [limits]
+    size_t max_connections = 100000;      ///< WebSocket connections at once; more get 503 before the upgrade
+    size_t max_connections_per_ip = 10000; ///< from one address at once; 0 = unlimited
+    size_t max_subscriptions = 256;       ///< apps one connection may subscribe to
+    size_t auth_failures_per_ip = 20;     ///< failed logins per address per window before logins are refused
+    Millis auth_failure_window{60000};
 
     // [push]
     bool push_require_key = true;         ///< Authorization: Bearer <app push key> on /push

@@ -9,6 +9,7 @@
 #include <Poco/URI.h>
 
 #include <functional>
+#include <sstream>
 
 namespace wsgw::http {
 
@@ -49,13 +50,22 @@ Poco::Net::HTTPRequestHandler* health()
 
 } // namespace
 
+PublicRouter::PublicRouter(const config::Settings& settings, transport::LoopGroup& loops, PushService& push,
+                           hub::PeerLimits& peers, hub::Metrics& metrics)
+    : loops_(loops), push_(push), peers_(peers), metrics_(metrics), max_body_(settings.push_max_body_bytes)
+{
+    std::istringstream words(settings.allowed_origins);
+    for (std::string origin; words >> origin;)
+        origins_.insert(origin);
+}
+
 Poco::Net::HTTPRequestHandler* PublicRouter::createRequestHandler(const Poco::Net::HTTPServerRequest& request)
 {
     const std::string path = pathOf(request.getURI());
     if (path == "/push")
         return new PushHandler(push_, max_body_);
     if (UpgradeHandler::isUpgrade(request))
-        return new UpgradeHandler(loops_);
+        return new UpgradeHandler(loops_, peers_, metrics_, origins_);
     if (path == "/healthz")
         return health();
     return new FunctionHandler(

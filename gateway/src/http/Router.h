@@ -5,7 +5,11 @@
 
 #include "http/PushService.h"
 #include "http/StatService.h"
+#include "hub/PeerLimits.h"
 #include "transport/LoopGroup.h"
+
+#include <set>
+#include <string>
 
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 
@@ -14,16 +18,17 @@ namespace wsgw::http {
 class PublicRouter : public Poco::Net::HTTPRequestHandlerFactory
 {
 public:
-    PublicRouter(transport::LoopGroup& loops, PushService& push, size_t max_body)
-        : loops_(loops), push_(push), max_body_(max_body)
-    {
-    }
+    PublicRouter(const config::Settings& settings, transport::LoopGroup& loops, PushService& push,
+                 hub::PeerLimits& peers, hub::Metrics& metrics);
     Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest& request) override;
 
 private:
     transport::LoopGroup& loops_;
     PushService& push_;
+    hub::PeerLimits& peers_;
+    hub::Metrics& metrics_;
     size_t max_body_;
+    std::set<std::string> origins_;
 };
 
 class StatRouter : public Poco::Net::HTTPRequestHandlerFactory

@@ -27,6 +27,8 @@ std::vector<Counter> counters(const hub::Metrics& m)
         {"anonymous", "Anonymous connections.", "gauge", static_cast<uint64_t>(Metrics::get(m.anonymous))},
         {"connections_total", "WebSocket connections accepted since start.", "counter",
          Metrics::get(m.connections_total)},
+        {"connections_refused", "Upgrades refused: connection caps or origin.", "counter",
+         Metrics::get(m.connections_refused)},
         {"pushes_accepted", "Pushes accepted (batch items count one each).", "counter",
          Metrics::get(m.pushes_accepted)},
         {"pushes_rejected", "Pushes refused with 4xx.", "counter", Metrics::get(m.pushes_rejected)},

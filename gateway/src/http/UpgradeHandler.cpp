@@ -70,6 +70,29 @@ void UpgradeHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Poco::
         sendError(response, 400, "missing or malformed Sec-WebSocket-Key");
         return;
     }
+    if (!origins_.empty() && request.has("Origin") && !origins_.count(request.get("Origin")))
+    {
+        // A browser page from a site not on ws.allowed_origins (clients without Origin are apps).
+        hub::Metrics::add(metrics_.connections_refused);
+        sendError(response, 403, "origin not allowed");
+        return;
+    }
+    sockaddr_in6 peer = toV6(request.clientAddress());
+    switch (peers_.admit(peer.sin6_addr))
+    {
+    case hub::PeerLimits::Admission::Admitted:
+        break;
+    case hub::PeerLimits::Admission::TooManyConnections:
+        hub::Metrics::add(metrics_.connections_refused);
+        response.set("Retry-After", "5");
+        sendError(response, 503, "too many connections: try again later");
+        return;
+    case hub::PeerLimits::Admission::TooManyFromPeer:
+        hub::Metrics::add(metrics_.connections_refused);
+        response.set("Retry-After", "5");
+        sendError(response, 503, "too many connections from your address: try again later");
+        return;
+    }
     // No extension is negotiated (permessage-deflate is declined by omission) and
     // no subprotocol is selected.
     response.setStatusAndReason(HTTPResponse::HTTP_SWITCHING_PROTOCOLS);
@@ -89,11 +112,11 @@ void UpgradeHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Poco::
     int fd = ::dup(socket.impl()->sockfd());
     if (fd < 0)
     {
+        peers_.release(peer.sin6_addr);
         Poco::Logger::get("wsgw.http").error("dup of an upgraded socket failed: %s",
                                              std::string(std::strerror(errno)));
         return;
     }
-    sockaddr_in6 peer = toV6(request.clientAddress());
     socket.close();
     loops_.adopt(fd, std::string(ahead.begin(), ahead.size()), peer);
 }

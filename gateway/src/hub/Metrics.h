@@ -17,6 +17,7 @@ struct Metrics
 
     // Counters.
     std::atomic<uint64_t> connections_total{0};
+    std::atomic<uint64_t> connections_refused{0};
     std::atomic<uint64_t> pushes_accepted{0};
     std::atomic<uint64_t> pushes_rejected{0};
     std::atomic<uint64_t> deliveries{0};

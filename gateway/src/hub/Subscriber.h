@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace wsgw::hub {
@@ -33,6 +34,9 @@ struct Subscriber
     std::vector<Entry> subscriptions; ///< few per connection: linear scans are cheapest
 
     bool isMember() const noexcept { return auth == Auth::Member; }
+
+    /// O(subscriptions of this connection).
+    bool isSubscribedTo(std::string_view app) const;
 };
 
 /// The local subscribers of one app on one loop.
@@ -41,5 +45,15 @@ struct AppSubscribers
     std::string name;
     std::vector<Subscriber*> subscribers;
 };
+
+inline bool Subscriber::isSubscribedTo(std::string_view app) const
+{
+    for (const auto& sub : subscriptions)
+    {
+        if (sub.app->name == app)
+            return true;
+    }
+    return false;
+}
 
 } // namespace wsgw::hub

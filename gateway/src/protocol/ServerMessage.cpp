@@ -57,6 +57,10 @@ std::string replyText(Reply reply, std::string_view subject)
     case Reply::UnsubscribeSuccess:
         message = "unsubscribe " + subject_text + " success";
         break;
+    case Reply::TooManySubscriptions:
+        code = 429;
+        message = "subscribe " + subject_text + " refused: too many subscriptions";
+        break;
     }
     JsonWriter json;
     json.beginObject().key("code").value(code).key("message").value(message).endObject();

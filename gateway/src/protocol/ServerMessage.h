@@ -24,6 +24,8 @@ enum class Reply
     SubscribeForbidden, ///< 403 subscribe <app> forbidden
     SubscribeNotFound,  ///< 404 subscribe <app> not found
     UnsubscribeSuccess, ///< 200 unsubscribe <app> success
+    // Extensions beyond the original (README):
+    TooManySubscriptions, ///< 429 subscribe <app> refused: too many subscriptions
 };
 
 /// The reply's text: `{"code":N,"message":"…"}`. SUBJECT is the member id

@@ -55,8 +55,9 @@ Frame textFrame(const std::string& payload)
 
 } // namespace
 
-EventLoop::EventLoop(int index, const config::Settings& settings, hub::Metrics& metrics, hub::SnapshotPtr snapshot)
-    : index_(index), settings_(settings), metrics_(metrics), snapshot_(std::move(snapshot))
+EventLoop::EventLoop(int index, const config::Settings& settings, hub::Metrics& metrics, hub::PeerLimits& peers,
+                     hub::SnapshotPtr snapshot)
+    : index_(index), settings_(settings), metrics_(metrics), peers_(peers), snapshot_(std::move(snapshot))
 {
     limits_.max_message_bytes = settings.max_message_bytes;
     limits_.require_mask = true;
@@ -208,6 +209,7 @@ void EventLoop::adopt(int fd, const std::string& initial, const sockaddr_in6& pe
 {
     if (stopping_)
     {
+        peers_.release(peer.sin6_addr);
         ::close(fd);
         return;
     }
@@ -247,6 +249,7 @@ void EventLoop::adopt(int fd, const std::string& initial, const sockaddr_in6& pe
         logger().error("loop %d: epoll_ctl(ADD) failed: %s", index_, std::string(std::strerror(errno)));
         slots_[c->slot] = nullptr;
         free_slots_.push_back(c->slot);
+        peers_.release(peer.sin6_addr);
         ::close(fd);
         delete c;
         return;
@@ -389,10 +392,15 @@ void EventLoop::authenticate(Connection& c, std::string_view text)
     case AuthRequest::Kind::Member:
         break;
     }
-    auto token_id = request.token.empty() ? std::nullopt
-                                          : snapshot_->matchToken(request.member_id, store::sha256(request.token));
+    // An address that used up its failed-login budget is refused without a
+    // token check, so guessing gains nothing (limits.auth_failures_per_ip).
+    bool blocked = peers_.authBlocked(c.peer.sin6_addr);
+    auto token_id = blocked || request.token.empty()
+                        ? std::nullopt
+                        : snapshot_->matchToken(request.member_id, store::sha256(request.token));
     if (!token_id)
     {
+        peers_.authFailed(c.peer.sin6_addr);
         // SPEC §1: 401, and the connection stays open as anonymous.
         c.auth = hub::Subscriber::Auth::Anonymous;
         hub::Metrics::add(metrics_.anonymous, 1);
@@ -435,6 +443,11 @@ void EventLoop::subscribe(Connection& c, std::string_view text)
         sendText(c, protocol::gatewayReply(Reply::SubscribeForbidden, request.app));
         return;
     case hub::Decision::Allowed:
+        if (c.subscriptions.size() >= settings_.max_subscriptions && !c.isSubscribedTo(request.app))
+        {
+            sendText(c, protocol::gatewayReply(Reply::TooManySubscriptions, request.app));
+            return;
+        }
         registry_.subscribe(c, request.app);
         sendText(c, protocol::gatewayReply(Reply::SubscribeSuccess, request.app));
         return;
@@ -645,6 +658,7 @@ void EventLoop::reap(Connection& c)
     else if (c.auth == hub::Subscriber::Auth::Anonymous)
         hub::Metrics::add(metrics_.anonymous, -1);
     hub::Metrics::add(metrics_.connections, -1);
+    peers_.release(c.peer.sin6_addr);
     load_.fetch_sub(1, std::memory_order_relaxed);
     // The object itself goes at the end of the turn: other lists may still point at it.
     reaped_.push_back(&c);

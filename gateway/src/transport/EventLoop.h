@@ -6,6 +6,7 @@
 
 #include "config/Settings.h"
 #include "hub/Metrics.h"
+#include "hub/PeerLimits.h"
 #include "hub/Registry.h"
 #include "hub/SnapshotHolder.h"
 #include "transport/CloseCode.h"
@@ -47,7 +48,8 @@ class EventLoop
 public:
     using Task = std::function<void(EventLoop&)>;
 
-    EventLoop(int index, const config::Settings& settings, hub::Metrics& metrics, hub::SnapshotPtr snapshot);
+    EventLoop(int index, const config::Settings& settings, hub::Metrics& metrics, hub::PeerLimits& peers,
+              hub::SnapshotPtr snapshot);
     ~EventLoop();
     EventLoop(const EventLoop&) = delete;
     EventLoop& operator=(const EventLoop&) = delete;
@@ -115,6 +117,7 @@ private:
     int index_;
     const config::Settings& settings_;
     hub::Metrics& metrics_;
+    hub::PeerLimits& peers_;
     hub::SnapshotPtr snapshot_;
     ParserLimits limits_;
 

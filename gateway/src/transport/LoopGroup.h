@@ -20,7 +20,8 @@ class LoopGroup
 {
 public:
     /// Creates settings.threads loops (one per core when 0). Startup only.
-    LoopGroup(const config::Settings& settings, hub::Metrics& metrics, hub::SnapshotHolder& snapshots);
+    LoopGroup(const config::Settings& settings, hub::Metrics& metrics, hub::PeerLimits& peers,
+              hub::SnapshotHolder& snapshots);
     ~LoopGroup();
 
     /// Starts the loop threads. Startup only.

@@ -38,7 +38,7 @@ TEST(SettingsTest, ShippedIniListsEveryKey)
     {
         auto dot = key.find('.');
         std::string section = "[" + key.substr(0, dot) + "]";
-        std::string name = "\n" + key.substr(dot + 1) + " = ";
+        std::string name = "\n" + key.substr(dot + 1) + " =";
         EXPECT_NE(text.find(section), std::string::npos) << key;
         EXPECT_NE(text.find(name), std::string::npos) << key;
     }
