@@ -5,10 +5,13 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 
+#include <gtest/gtest.h>
+
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -216,6 +219,9 @@ TestGateway::~TestGateway()
         ::kill(pid_, SIGKILL);
         ::waitpid(pid_, nullptr, 0);
     }
+    // A failed test shows what the gateway said; the temp dir goes away with it.
+    if (::testing::Test::HasFailure())
+        std::cerr << "---- wsgw log ----\n" << log() << "---- end of wsgw log ----\n";
 }
 
 std::optional<int> TestGateway::terminate(std::chrono::milliseconds timeout)

@@ -14,7 +14,8 @@ namespace {
 
 std::string bearerToken(const Poco::Net::HTTPServerRequest& request)
 {
-    const std::string& header = request.get("Authorization", "");
+    // A copy: get() returns a reference to its default argument when the header is absent.
+    const std::string header = request.get("Authorization", "");
     static constexpr std::string_view kScheme = "Bearer ";
     if (header.size() <= kScheme.size() || Poco::icompare(header.substr(0, kScheme.size()), std::string(kScheme)) != 0)
         return {};

@@ -144,9 +144,11 @@ private:
                 continue;
             }
             auto first = deadlines_.begin();
-            if (std::chrono::steady_clock::now() < first->first)
+            // A copy: the node may be erased while we wait without the lock.
+            const auto when = first->first;
+            if (std::chrono::steady_clock::now() < when)
             {
-                wake_.wait_until(lock, first->first);
+                wake_.wait_until(lock, when);
                 continue;
             }
             ConnectionState* state = first->second;

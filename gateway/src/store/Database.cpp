@@ -33,15 +33,27 @@ Database::Database(const std::string& path, std::chrono::milliseconds busy_timeo
         db_ = nullptr;
         throw Error(rc, message);
     }
-    sqlite3_extended_result_codes(db_, 1);
-    check(sqlite3_busy_timeout(db_, static_cast<int>(busy_timeout.count())), "sqlite3_busy_timeout");
-    // Reading a page proves the file is a database at all (a text file opens fine).
-    exec("PRAGMA foreign_keys = ON");
-    auto journal = prepare("PRAGMA journal_mode = WAL");
-    journal.step();
-    // synchronous=NORMAL is durable across application crashes in WAL mode and
-    // avoids an fsync per admin command.
-    exec("PRAGMA synchronous = NORMAL");
+    try
+    {
+        sqlite3_extended_result_codes(db_, 1);
+        check(sqlite3_busy_timeout(db_, static_cast<int>(busy_timeout.count())), "sqlite3_busy_timeout");
+        // Reading a page proves the file is a database at all (a text file opens fine).
+        exec("PRAGMA foreign_keys = ON");
+        {
+            auto journal = prepare("PRAGMA journal_mode = WAL");
+            journal.step();
+        }
+        // synchronous=NORMAL is durable across application crashes in WAL mode and
+        // avoids an fsync per admin command.
+        exec("PRAGMA synchronous = NORMAL");
+    }
+    catch (...)
+    {
+        // The destructor does not run for a constructor that throws.
+        sqlite3_close_v2(db_);
+        db_ = nullptr;
+        throw;
+    }
 }
 
 Database::~Database()
