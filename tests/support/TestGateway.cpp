@@ -214,10 +214,25 @@ TestGateway::TestGateway(Settings settings)
 
 TestGateway::~TestGateway()
 {
-    if (pid_ > 0 && !terminate())
+    if (pid_ > 0)
     {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, nullptr, 0);
+        // Every test ends with a clean SIGTERM stop (SPEC §4): exit status 0.
+        auto status = terminate();
+        if (!status)
+        {
+            ::kill(pid_, SIGKILL);
+            ::waitpid(pid_, nullptr, 0);
+            ADD_FAILURE() << "wsgw did not stop within 15 s of SIGTERM";
+        }
+        else if (*status != 0)
+            ADD_FAILURE() << "wsgw exited with status " << *status;
+    }
+    // Sanitizer builds: any report in the gateway's own output fails the test.
+    std::string text = log();
+    for (const char* marker : {"AddressSanitizer", "LeakSanitizer", "ThreadSanitizer", "runtime error:"})
+    {
+        if (text.find(marker) != std::string::npos)
+            ADD_FAILURE() << "wsgw reported " << marker;
     }
     // A failed test shows what the gateway said; the temp dir goes away with it.
     if (::testing::Test::HasFailure())

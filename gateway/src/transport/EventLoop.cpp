@@ -172,6 +172,8 @@ void EventLoop::run()
             sweep();
             next_sweep_ms_ = now() + tick_ms_;
         }
+        // Replies and pings can overflow a queue too, not only posted pushes.
+        closeSlowConsumers();
         flushDirty();
         reapPending();
     }
@@ -493,6 +495,8 @@ void EventLoop::closeSlowConsumers()
 {
     for (Connection* c : slow_)
     {
+        if (c->fd < 0)
+            continue; // already gone (reaped this turn)
         hub::Metrics::add(metrics_.slow_consumer_closes);
         std::string reason = "slow consumer: " + std::to_string(c->queued_bytes) + " bytes queued, limit " +
                              std::to_string(settings_.max_queue_bytes);
