@@ -13,7 +13,7 @@ DEPS := cmake g++ make pkg-config libpoco-dev libsqlite3-dev libboost-program-op
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps configure build test test-unit test-integration run clean
+.PHONY: all deps configure build test test-unit test-integration test-asan test-tsan run clean
 
 all: build
 
@@ -39,6 +39,19 @@ test-unit: build
 
 test-integration: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) -L integration
+
+# Unit and integration tests built with AddressSanitizer + UndefinedBehaviorSanitizer.
+test-asan: deps
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DWSGW_SANITIZE=address,undefined -DWSGW_BUILD_BENCH=OFF
+	cmake --build build-asan -j$(JOBS)
+	cd build-asan && ctest --output-on-failure -j$(JOBS) --timeout 600
+
+# The integration tests (loops, permission watcher and HTTP pool together) under ThreadSanitizer.
+test-tsan: deps
+	cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DWSGW_SANITIZE=thread -DWSGW_BUILD_BENCH=OFF
+	cmake --build build-tsan -j$(JOBS)
+	cd build-tsan && TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp" \
+		ctest --output-on-failure -j$(JOBS) --timeout 600 -L integration
 
 # The gateway on its built-in defaults: ws + push on :5000, stat on 127.0.0.1:6000,
 # database ./wsgw.db (created on first start). Ctrl-C stops it cleanly.

@@ -1,8 +1,8 @@
 #include "app/GatewayApp.h"
 
 #include "app/PermissionWatcher.h"
-#include "app/RuntimeFile.h"
 #include "app/Systemd.h"
+#include "config/RuntimeFile.h"
 #include "config/Settings.h"
 #include "http/PushService.h"
 #include "http/Router.h"
@@ -221,8 +221,8 @@ int GatewayApp::serve()
 
     const int port = public_socket.address().port();
     const int stat_port = stat_socket.address().port();
-    const std::string runtime_path = runtimeFilePath(settings.db_path);
-    writeRuntimeFile(runtime_path, {static_cast<int>(::getpid()), localUrl(settings.address, port) + "/push",
+    const std::string runtime_path = config::runtimeFilePath(settings.db_path);
+    config::writeRuntimeFile(runtime_path, {static_cast<int>(::getpid()), localUrl(settings.address, port) + "/push",
                                     localUrl(settings.stat_address, stat_port), port, stat_port, admin_key});
 
     PermissionWatcher watcher(settings, snapshots, loops);

@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-namespace wsgw::app {
+namespace wsgw::config {
 
 struct RuntimeInfo
 {
@@ -29,4 +29,4 @@ void writeRuntimeFile(const std::string& path, const RuntimeInfo& info);
 /// Reads it; nullopt if absent or unreadable.
 std::optional<RuntimeInfo> readRuntimeFile(const std::string& path);
 
-} // namespace wsgw::app
+} // namespace wsgw::config

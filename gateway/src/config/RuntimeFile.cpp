@@ -1,6 +1,5 @@
-#include "app/RuntimeFile.h"
+#include "config/RuntimeFile.h"
 
-#include "protocol/JsonWriter.h"
 
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
@@ -9,12 +8,13 @@
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+
 #include <system_error>
 
 #include <fcntl.h>
 #include <unistd.h>
 
-namespace wsgw::app {
+namespace wsgw::config {
 
 std::string runtimeFilePath(const std::string& db_path)
 {
@@ -23,11 +23,16 @@ std::string runtimeFilePath(const std::string& db_path)
 
 void writeRuntimeFile(const std::string& path, const RuntimeInfo& info)
 {
-    protocol::JsonWriter json;
-    json.beginObject().key("pid").value(info.pid).key("push_url").value(info.push_url);
-    json.key("stat_url").value(info.stat_url).key("port").value(info.port).key("stat_port").value(info.stat_port);
-    json.key("admin_key").value(info.admin_key).endObject();
-    std::string text = json.take() + "\n";
+    Poco::JSON::Object object(Poco::JSON_PRESERVE_KEY_ORDER);
+    object.set("pid", info.pid);
+    object.set("push_url", info.push_url);
+    object.set("stat_url", info.stat_url);
+    object.set("port", info.port);
+    object.set("stat_port", info.stat_port);
+    object.set("admin_key", info.admin_key);
+    std::ostringstream out;
+    object.stringify(out);
+    std::string text = out.str() + "\n";
     std::string temp = path + ".tmp";
     int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
@@ -64,4 +69,4 @@ std::optional<RuntimeInfo> readRuntimeFile(const std::string& path)
     }
 }
 
-} // namespace wsgw::app
+} // namespace wsgw::config
