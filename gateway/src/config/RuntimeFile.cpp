@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <fstream>
 #include <sstream>
-
 #include <system_error>
 
 #include <fcntl.h>
