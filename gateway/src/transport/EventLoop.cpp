@@ -1,9 +1,7 @@
 #include "transport/EventLoop.h"
 
 #include "hub/Permissions.h"
-#include "protocol/ClientMessage.h"
 #include "protocol/ServerMessage.h"
-#include "store/Secret.h"
 #include "transport/FrameWriter.h"
 
 #include <Poco/Logger.h>
@@ -55,9 +53,10 @@ Frame textFrame(const std::string& payload)
 
 } // namespace
 
-EventLoop::EventLoop(int index, const config::Settings& settings, hub::Metrics& metrics, hub::PeerLimits& peers,
-                     hub::SnapshotPtr snapshot)
-    : index_(index), settings_(settings), metrics_(metrics), peers_(peers), snapshot_(std::move(snapshot))
+EventLoop::EventLoop(int index, const config::Settings& settings, MessageHandler& handler, hub::Metrics& metrics,
+                     hub::PeerLimits& peers, hub::SnapshotPtr snapshot)
+    : index_(index), settings_(settings), handler_(handler), metrics_(metrics), peers_(peers),
+      snapshot_(std::move(snapshot))
 {
     limits_.max_message_bytes = settings.max_message_bytes;
     limits_.require_mask = true;
@@ -338,7 +337,7 @@ void EventLoop::onMessage(Connection& c, const Message& message)
     case MessageKind::Binary:
         // SPEC §1: client messages are accepted in text or binary frames.
         if (c.state == Connection::State::Open)
-            onText(c, message.payload);
+            handler_.onMessage(*this, c, message.kind, message.payload);
         break;
     case MessageKind::Ping:
         if (c.state == Connection::State::Open)
@@ -363,96 +362,6 @@ void EventLoop::onMessage(Connection& c, const Message& message)
             send(c, makeCloseFrame(static_cast<CloseCode>(message.close_code), {}));
         c.close_after_flush = true;
         break;
-    }
-}
-
-void EventLoop::onText(Connection& c, std::string_view text)
-{
-    if (c.auth == hub::Subscriber::Auth::Pending)
-        authenticate(c, text);
-    else
-        subscribe(c, text);
-}
-
-void EventLoop::authenticate(Connection& c, std::string_view text)
-{
-    using protocol::AuthRequest;
-    using protocol::Reply;
-    auto request = protocol::parseAuth(text);
-    switch (request.kind)
-    {
-    case AuthRequest::Kind::Missing:
-        // SPEC §1: reply, then close 1008 (the original just dropped TCP).
-        sendText(c, protocol::gatewayReply(Reply::MissingAuth));
-        beginClose(c, CloseCode::PolicyViolation, "missing auth message", false);
-        return;
-    case AuthRequest::Kind::Anonymous:
-        c.auth = hub::Subscriber::Auth::Anonymous;
-        hub::Metrics::add(metrics_.anonymous, 1);
-        sendText(c, protocol::gatewayReply(Reply::HelloStranger));
-        return;
-    case AuthRequest::Kind::Member:
-        break;
-    }
-    // An address that used up its failed-login budget is refused without a
-    // token check, so guessing gains nothing (limits.auth_failures_per_ip).
-    bool blocked = peers_.authBlocked(c.peer.sin6_addr);
-    auto token_id = blocked || request.token.empty()
-                        ? std::nullopt
-                        : snapshot_->matchToken(request.member_id, store::sha256(request.token));
-    if (!token_id)
-    {
-        peers_.authFailed(c.peer.sin6_addr);
-        // SPEC §1: 401, and the connection stays open as anonymous.
-        c.auth = hub::Subscriber::Auth::Anonymous;
-        hub::Metrics::add(metrics_.anonymous, 1);
-        hub::Metrics::add(metrics_.auth_failures);
-        sendText(c, protocol::gatewayReply(Reply::Unauthorized));
-        return;
-    }
-    c.auth = hub::Subscriber::Auth::Member;
-    c.member_id = request.member_id;
-    c.token_id = *token_id;
-    registry_.addMember(c);
-    hub::Metrics::add(metrics_.authenticated, 1);
-    sendText(c, protocol::gatewayReply(Reply::HelloMember, std::to_string(request.member_id)));
-}
-
-void EventLoop::subscribe(Connection& c, std::string_view text)
-{
-    using protocol::Reply;
-    using protocol::SubscribeRequest;
-    auto request = protocol::parseSubscribe(text);
-    switch (request.action)
-    {
-    case SubscribeRequest::Action::Bad:
-        sendText(c, protocol::gatewayReply(Reply::BadSubscribe));
-        return;
-    case SubscribeRequest::Action::Unsubscribe:
-        // Idempotent: unsubscribing from an app one is not subscribed to succeeds too.
-        registry_.unsubscribe(c, request.app);
-        sendText(c, protocol::gatewayReply(Reply::UnsubscribeSuccess, request.app));
-        return;
-    case SubscribeRequest::Action::Subscribe:
-        break;
-    }
-    switch (hub::decide(*snapshot_, settings_.unknown_apps, request.app, c))
-    {
-    case hub::Decision::NotFound:
-        sendText(c, protocol::gatewayReply(Reply::SubscribeNotFound, request.app));
-        return;
-    case hub::Decision::Forbidden:
-        sendText(c, protocol::gatewayReply(Reply::SubscribeForbidden, request.app));
-        return;
-    case hub::Decision::Allowed:
-        if (c.subscriptions.size() >= settings_.max_subscriptions && !c.isSubscribedTo(request.app))
-        {
-            sendText(c, protocol::gatewayReply(Reply::TooManySubscriptions, request.app));
-            return;
-        }
-        registry_.subscribe(c, request.app);
-        sendText(c, protocol::gatewayReply(Reply::SubscribeSuccess, request.app));
-        return;
     }
 }
 
@@ -513,6 +422,11 @@ void EventLoop::send(Connection& c, std::string bytes)
 void EventLoop::sendText(Connection& c, const std::string& payload)
 {
     enqueue(c, textFrame(payload));
+}
+
+void EventLoop::sendFrame(Connection& c, Opcode opcode, std::string_view payload)
+{
+    send(c, makeFrame(opcode, payload));
 }
 
 void EventLoop::markDirty(Connection& c)

@@ -12,6 +12,7 @@
 #include "transport/CloseCode.h"
 #include "transport/Connection.h"
 #include "transport/FrameParser.h"
+#include "transport/FrameWriter.h"
 
 #include <atomic>
 #include <functional>
@@ -43,13 +44,25 @@ struct LoopStats
     std::map<std::string, App> apps;
 };
 
+class EventLoop;
+
+/// What a loop does with a complete client text or binary message: the
+/// gateway's session protocol (SessionProtocol), or an echo in the conformance
+/// testee. Called on the loop thread, for Open connections only.
+class MessageHandler
+{
+public:
+    virtual ~MessageHandler() = default;
+    virtual void onMessage(EventLoop& loop, Connection& c, MessageKind kind, std::string_view payload) = 0;
+};
+
 class EventLoop
 {
 public:
     using Task = std::function<void(EventLoop&)>;
 
-    EventLoop(int index, const config::Settings& settings, hub::Metrics& metrics, hub::PeerLimits& peers,
-              hub::SnapshotPtr snapshot);
+    EventLoop(int index, const config::Settings& settings, MessageHandler& handler, hub::Metrics& metrics,
+              hub::PeerLimits& peers, hub::SnapshotPtr snapshot);
     ~EventLoop();
     EventLoop(const EventLoop&) = delete;
     EventLoop& operator=(const EventLoop&) = delete;
@@ -79,31 +92,39 @@ public:
     /// SPEC §4: close every client with 1001, flush within DRAIN, then end the thread.
     void shutdown(std::chrono::milliseconds drain);
 
+    // Loop thread only, for the MessageHandler:
+
+    /// Frames PAYLOAD as a text message and queues it (gateway replies).
+    void sendText(Connection& c, const std::string& payload);
+    /// Frames PAYLOAD with OPCODE and queues it.
+    void sendFrame(Connection& c, Opcode opcode, std::string_view payload);
+    /// Starts the close handshake: removes C from the registry, queues a close
+    /// frame (after the queue, or instead of it when DISCARD), sets a deadline.
+    void beginClose(Connection& c, CloseCode code, std::string_view reason, bool discard_queue);
+
+    const config::Settings& settings() const noexcept { return settings_; }
+    hub::Metrics& metrics() noexcept { return metrics_; }
+    hub::PeerLimits& peers() noexcept { return peers_; }
+    hub::Registry& registry() noexcept { return registry_; }
+    const store::Snapshot& snapshot() const noexcept { return *snapshot_; }
+
 private:
     void run();
     void runTasks();
     void sweep();
     void onReadable(Connection& c);
     void onMessage(Connection& c, const Message& message);
-    void onText(Connection& c, std::string_view text);
-    void authenticate(Connection& c, std::string_view text);
-    void subscribe(Connection& c, std::string_view text);
 
     /// Queues FRAME on C; past the byte cap, marks C a slow consumer.
     void enqueue(Connection& c, const Frame& frame);
     /// Queues BYTES, an already framed control frame.
     void send(Connection& c, std::string bytes);
-    /// Frames PAYLOAD as a text message and queues it (gateway replies).
-    void sendText(Connection& c, const std::string& payload);
     void markDirty(Connection& c);
     /// Writes as much of C's queue as the socket takes, with one writev per call.
     void flush(Connection& c);
     void flushDirty();
     void setWriteInterest(Connection& c, bool want);
 
-    /// Starts the close handshake: removes C from the registry, queues a close
-    /// frame (after the queue, or instead of it when DISCARD), sets a deadline.
-    void beginClose(Connection& c, CloseCode code, std::string_view reason, bool discard_queue);
     /// Logs a forced disconnect once, with its reason.
     void logClose(const Connection& c, CloseCode code, std::string_view reason);
     /// Schedules C's destruction at the end of this loop turn (safe point).
@@ -116,6 +137,7 @@ private:
 
     int index_;
     const config::Settings& settings_;
+    MessageHandler& handler_;
     hub::Metrics& metrics_;
     hub::PeerLimits& peers_;
     hub::SnapshotPtr snapshot_;

@@ -12,12 +12,12 @@ Frame makeSharedTextFrame(const std::string& payload)
     return std::make_shared<const std::string>(makeFrame(Opcode::Text, payload));
 }
 
-LoopGroup::LoopGroup(const config::Settings& settings, hub::Metrics& metrics, hub::PeerLimits& peers,
-                     hub::SnapshotHolder& snapshots)
+LoopGroup::LoopGroup(const config::Settings& settings, MessageHandler& handler, hub::Metrics& metrics,
+                     hub::PeerLimits& peers, hub::SnapshotHolder& snapshots)
 {
     unsigned count = settings.threads ? settings.threads : std::max(1u, std::thread::hardware_concurrency());
     for (unsigned i = 0; i < count; ++i)
-        loops_.push_back(std::make_unique<EventLoop>(static_cast<int>(i), settings, metrics, peers, snapshots.get()));
+        loops_.push_back(std::make_unique<EventLoop>(static_cast<int>(i), settings, handler, metrics, peers, snapshots.get()));
 }
 
 LoopGroup::~LoopGroup() = default;

@@ -1,0 +1,101 @@
+#include "transport/SessionProtocol.h"
+
+#include "hub/Permissions.h"
+#include "protocol/ClientMessage.h"
+#include "protocol/ServerMessage.h"
+#include "store/Secret.h"
+#include "transport/EventLoop.h"
+
+namespace wsgw::transport {
+
+void SessionProtocol::onMessage(EventLoop& loop, Connection& c, MessageKind, std::string_view text)
+{
+    if (c.auth == hub::Subscriber::Auth::Pending)
+        authenticate(loop, c, text);
+    else
+        subscribe(loop, c, text);
+}
+
+void SessionProtocol::authenticate(EventLoop& loop, Connection& c, std::string_view text)
+{
+    using protocol::AuthRequest;
+    using protocol::Reply;
+    auto request = protocol::parseAuth(text);
+    switch (request.kind)
+    {
+    case AuthRequest::Kind::Missing:
+        // SPEC §1: reply, then close 1008 (the original just dropped TCP).
+        loop.sendText(c, protocol::gatewayReply(Reply::MissingAuth));
+        loop.beginClose(c, CloseCode::PolicyViolation, "missing auth message", false);
+        return;
+    case AuthRequest::Kind::Anonymous:
+        c.auth = hub::Subscriber::Auth::Anonymous;
+        hub::Metrics::add(loop.metrics().anonymous, 1);
+        loop.sendText(c, protocol::gatewayReply(Reply::HelloStranger));
+        return;
+    case AuthRequest::Kind::Member:
+        break;
+    }
+    // An address that used up its failed-login budget is refused without a
+    // token check, so guessing gains nothing (limits.auth_failures_per_ip).
+    bool blocked = loop.peers().authBlocked(c.peer.sin6_addr);
+    auto token_id = blocked || request.token.empty()
+                        ? std::nullopt
+                        : loop.snapshot().matchToken(request.member_id, store::sha256(request.token));
+    if (!token_id)
+    {
+        loop.peers().authFailed(c.peer.sin6_addr);
+        // SPEC §1: 401, and the connection stays open as anonymous.
+        c.auth = hub::Subscriber::Auth::Anonymous;
+        hub::Metrics::add(loop.metrics().anonymous, 1);
+        hub::Metrics::add(loop.metrics().auth_failures);
+        loop.sendText(c, protocol::gatewayReply(Reply::Unauthorized));
+        return;
+    }
+    c.auth = hub::Subscriber::Auth::Member;
+    c.member_id = request.member_id;
+    c.token_id = *token_id;
+    loop.registry().addMember(c);
+    hub::Metrics::add(loop.metrics().authenticated, 1);
+    loop.sendText(c, protocol::gatewayReply(Reply::HelloMember, std::to_string(request.member_id)));
+}
+
+void SessionProtocol::subscribe(EventLoop& loop, Connection& c, std::string_view text)
+{
+    using protocol::Reply;
+    using protocol::SubscribeRequest;
+    auto request = protocol::parseSubscribe(text);
+    switch (request.action)
+    {
+    case SubscribeRequest::Action::Bad:
+        loop.sendText(c, protocol::gatewayReply(Reply::BadSubscribe));
+        return;
+    case SubscribeRequest::Action::Unsubscribe:
+        // Idempotent: unsubscribing from an app one is not subscribed to succeeds too.
+        loop.registry().unsubscribe(c, request.app);
+        loop.sendText(c, protocol::gatewayReply(Reply::UnsubscribeSuccess, request.app));
+        return;
+    case SubscribeRequest::Action::Subscribe:
+        break;
+    }
+    switch (hub::decide(loop.snapshot(), loop.settings().unknown_apps, request.app, c))
+    {
+    case hub::Decision::NotFound:
+        loop.sendText(c, protocol::gatewayReply(Reply::SubscribeNotFound, request.app));
+        return;
+    case hub::Decision::Forbidden:
+        loop.sendText(c, protocol::gatewayReply(Reply::SubscribeForbidden, request.app));
+        return;
+    case hub::Decision::Allowed:
+        if (c.subscriptions.size() >= loop.settings().max_subscriptions && !c.isSubscribedTo(request.app))
+        {
+            loop.sendText(c, protocol::gatewayReply(Reply::TooManySubscriptions, request.app));
+            return;
+        }
+        loop.registry().subscribe(c, request.app);
+        loop.sendText(c, protocol::gatewayReply(Reply::SubscribeSuccess, request.app));
+        return;
+    }
+}
+
+} // namespace wsgw::transport

@@ -1,0 +1,23 @@
+#pragma once
+/// The gateway's session protocol (SPEC §1 client -> server): the first
+/// message authenticates (member, anonymous, 401, or missing auth and close),
+/// later ones subscribe and unsubscribe under the permission rules of SPEC §2.
+/// Stateless; called by every loop on its own thread.
+
+#include "transport/EventLoop.h"
+
+#include <string_view>
+
+namespace wsgw::transport {
+
+class SessionProtocol : public MessageHandler
+{
+public:
+    void onMessage(EventLoop& loop, Connection& c, MessageKind kind, std::string_view payload) override;
+
+private:
+    static void authenticate(EventLoop& loop, Connection& c, std::string_view text);
+    static void subscribe(EventLoop& loop, Connection& c, std::string_view text);
+};
+
+} // namespace wsgw::transport
