@@ -251,7 +251,10 @@ private:
                     break;
                 }
                 std::unique_ptr<Poco::Net::HTTPRequestHandler> handler(factory_->createRequestHandler(request));
-                handler->handleRequest(request, response);
+                if (handler)
+                    handler->handleRequest(request, response);
+                else
+                    sendError(response, 404, "not found");
                 session.setKeepAlive(params_->getKeepAlive() && response.getKeepAlive() && session.canKeepAlive());
             }
             catch (const Poco::Net::NoMessageException&)

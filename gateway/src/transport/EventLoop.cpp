@@ -313,11 +313,11 @@ void EventLoop::onReadable(Connection& c)
         }
         if (status == ParseStatus::Error)
         {
+            // Already closing: drop what the client still sends until it closes or the
+            // deadline passes. Closing the socket with unread input would send a RST,
+            // and a RST can destroy our close frame before the client reads it.
             if (c.state == Connection::State::Closing)
-            {
-                reap(c);
                 return;
-            }
             hub::Metrics::add(metrics_.protocol_errors);
             // SPEC §5: 1002 / 1007 / 1009 as the parser decided; no other client is affected.
             beginClose(c, c.parser.error(), c.parser.errorReason(), true);
