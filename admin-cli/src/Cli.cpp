@@ -1,0 +1,253 @@
+#include "Cli.h"
+
+#include "commands/Context.h"
+#include "store/Error.h"
+#include "store/Names.h"
+
+#include <grp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+
+namespace po = boost::program_options;
+
+namespace wsgw::cli {
+
+namespace {
+
+/// The packaged configuration: used when neither --db nor --config is given.
+constexpr const char* kPackagedConfig = "/etc/wsgw/wsgw.ini";
+
+const std::vector<Command>& allCommands()
+{
+    static const std::vector<Command> commands = []
+    {
+        std::vector<Command> list;
+        addAppCommands(list);
+        addMemberCommands(list);
+        addPushCommand(list);
+        addDbCommands(list);
+        return list;
+    }();
+    return commands;
+}
+
+std::string words(const Command& command)
+{
+    return command.verb.empty() ? command.group : command.group + " " + command.verb;
+}
+
+void printUsage(std::ostream& out, const po::options_description& global, const std::string& group = {})
+{
+    out << "usage: wsgw-admin [--db PATH | --config FILE] [--json] COMMAND [ARGS]\n\n";
+    out << "Manage the apps, members, tokens and grants of a wsgw gateway. Changes take\n"
+           "effect in a running gateway within a second, without a restart.\n\ncommands:\n";
+    size_t width = 0;
+    for (const auto& command : allCommands())
+        width = std::max(width, words(command).size() + 1 + command.args.size());
+    for (const auto& command : allCommands())
+    {
+        if (!group.empty() && command.group != group)
+            continue;
+        std::string left = words(command) + " " + command.args;
+        out << "  " << left << std::string(width - left.size() + 2, ' ') << command.summary << '\n';
+    }
+    out << '\n' << global << '\n';
+    out << "The database is the one named by --db, else by the [db] path of --config FILE, else of\n"
+        << kPackagedConfig << " when it exists, else ./wsgw.db. Exit status: 0 success; 1 the thing\n"
+        << "named does not exist or already exists, or the command could not be done; 2 usage error.\n"
+        << "`wsgw-admin COMMAND --help` describes one command.\n";
+}
+
+/// Root managing a database that belongs to the service user: become that user
+/// first, so every file SQLite creates (-wal, -shm, the database itself) stays
+/// usable by the service (issue 5).
+void dropToDatabaseOwner(const std::string& db_path)
+{
+    if (::geteuid() != 0)
+        return;
+    struct stat info{};
+    if (::stat(db_path.c_str(), &info) != 0)
+    {
+        auto dir = std::filesystem::path(db_path).parent_path();
+        if (dir.empty())
+            dir = ".";
+        if (::stat(dir.c_str(), &info) != 0)
+            return;
+    }
+    if (info.st_uid == 0)
+        return;
+    if (::setgroups(0, nullptr) != 0 || ::setgid(info.st_gid) != 0 || ::setuid(info.st_uid) != 0)
+        throw CommandError("cannot switch to the owner (uid " + std::to_string(info.st_uid) + ") of " + db_path);
+}
+
+} // namespace
+
+store::Store& Context::store()
+{
+    if (!store_)
+    {
+        dropToDatabaseOwner(db_path);
+        store_ = std::make_unique<store::Store>(db_path, settings.db_busy_timeout);
+    }
+    return *store_;
+}
+
+void Context::warn(const std::string& text) const
+{
+    err << "wsgw-admin: " << text << '\n';
+}
+
+std::string requireAppName(const std::string& name)
+{
+    if (!store::isValidAppName(name))
+        throw UsageError("invalid app name '" + name.substr(0, 80) + "': use 1 to 64 characters of A-Z a-z 0-9 _ . -");
+    return name;
+}
+
+int64_t requireMemberId(const std::string& text)
+{
+    auto id = store::parseMemberId(text);
+    if (!id)
+        throw UsageError("invalid member id '" + text.substr(0, 40) + "': use an integer from 1 to 9223372036854775807");
+    return *id;
+}
+
+int Cli::run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err, std::istream& in)
+{
+    po::options_description global("global options");
+    global.add_options()("db", po::value<std::string>(), "the SQLite database file")(
+        "config", po::value<std::string>(), "the gateway's INI file; its [db] path is used")(
+        "json", "print one JSON document instead of a table")("help,h", "print help");
+
+    std::string help_hint = "wsgw-admin --help";
+    try
+    {
+        // Global options first; the rest (command words and their options) is the command's.
+        auto parsed = po::command_line_parser(args).options(global).allow_unregistered().run();
+        po::variables_map globals;
+        po::store(parsed, globals);
+        auto rest = po::collect_unrecognized(parsed.options, po::include_positional);
+        bool help = globals.count("help") > 0;
+        // --help after the command words belongs to the command.
+        std::erase_if(rest,
+                      [&](const std::string& word)
+                      {
+                          bool is_help = word == "--help" || word == "-h";
+                          help = help || is_help;
+                          return is_help;
+                      });
+
+        if (rest.empty())
+        {
+            printUsage(help ? out : err, global);
+            return help ? kOk : kUsage;
+        }
+        const Command* command = nullptr;
+        size_t used = 0;
+        for (const auto& candidate : allCommands())
+        {
+            if (candidate.group != rest[0])
+                continue;
+            if (candidate.verb.empty())
+            {
+                command = &candidate;
+                used = 1;
+            }
+            else if (rest.size() > 1 && candidate.verb == rest[1])
+            {
+                command = &candidate;
+                used = 2;
+            }
+        }
+        if (!command)
+        {
+            bool known_group = false;
+            for (const auto& candidate : allCommands())
+                known_group = known_group || candidate.group == rest[0];
+            if (known_group && (rest.size() == 1 || help))
+            {
+                printUsage(help ? out : err, global, rest[0]);
+                return help ? kOk : kUsage;
+            }
+            throw UsageError("unknown command '" + rest[0] + (known_group && rest.size() > 1 ? " " + rest[1] : "") +
+                             "'");
+        }
+        help_hint = "wsgw-admin " + words(*command) + " --help";
+
+        po::options_description options(words(*command) + " options");
+        po::positional_options_description positional;
+        command->define(options, positional);
+        if (help)
+        {
+            out << "usage: wsgw-admin [--db PATH | --config FILE] [--json] " << words(*command) << " "
+                << command->args << "\n\n"
+                << command->summary << "\n\n"
+                << options << '\n';
+            return kOk;
+        }
+
+        Context ctx(out, err, in);
+        std::vector<std::string> command_args(rest.begin() + static_cast<long>(used), rest.end());
+        for (const auto& word : command_args)
+        {
+            // program_options would call "-5" an unknown option; say what is really wrong.
+            if (word.size() > 1 && word[0] == '-' && word.find_first_not_of("0123456789", 1) == std::string::npos)
+                throw UsageError("invalid number '" + word + "': member ids are integers from 1 to 9223372036854775807");
+        }
+        po::store(po::command_line_parser(command_args).options(options).positional(positional).run(), ctx.options);
+        po::notify(ctx.options);
+
+        ctx.json = globals.count("json") > 0;
+        if (globals.count("db") && globals.count("config"))
+            throw UsageError("give --db or --config, not both");
+        std::string config_path = globals.count("config") ? globals["config"].as<std::string>() : "";
+        if (config_path.empty() && !globals.count("db") && std::filesystem::exists(kPackagedConfig))
+            config_path = kPackagedConfig;
+        if (!config_path.empty())
+            ctx.settings = config::Settings::fromFile(config_path);
+        ctx.db_path = globals.count("db") ? globals["db"].as<std::string>() : ctx.settings.db_path;
+        return command->run(ctx);
+    }
+    catch (const UsageError& e)
+    {
+        err << "wsgw-admin: " << e.what() << " (see: " << help_hint << ")\n";
+        return kUsage;
+    }
+    catch (const po::error& e)
+    {
+        err << "wsgw-admin: " << e.what() << " (see: " << help_hint << ")\n";
+        return kUsage;
+    }
+    catch (const store::NotFound& e)
+    {
+        err << "wsgw-admin: " << e.what() << '\n';
+        return kFailed;
+    }
+    catch (const store::AlreadyExists& e)
+    {
+        err << "wsgw-admin: " << e.what() << '\n';
+        return kFailed;
+    }
+    catch (const store::InvalidInput& e)
+    {
+        err << "wsgw-admin: " << e.what() << '\n';
+        return kFailed;
+    }
+    catch (const config::Error& e)
+    {
+        err << "wsgw-admin: " << e.what() << '\n';
+        return kUsage;
+    }
+    catch (const std::exception& e)
+    {
+        // Database errors, an unreachable gateway, unreadable files.
+        err << "wsgw-admin: " << e.what() << '\n';
+        return kFailed;
+    }
+}
+
+} // namespace wsgw::cli

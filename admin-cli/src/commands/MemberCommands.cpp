@@ -1,0 +1,205 @@
+// `wsgw-admin member …`: members and their tokens. Tokens are stored as SHA-256
+// only and printed once, when created.
+//
+// JSON shapes (--json):
+//   member add, member token  {"member_id":5,"tokens":1,"grants":[],"created":"…Z","token":"…"}
+//   member show               {"member_id":5,"tokens":1,"grants":["vip"],"created":"…Z"}
+//   member list               [ <member>, … ] sorted by id
+//   member remove             {"member_id":5,"action":"removed"}
+//   member import             {"members":3,"created":2,"updated":1,"tokens":4,"short_tokens":0}
+
+#include "commands/Context.h"
+#include "commands/Output.h"
+#include "store/MemberCsv.h"
+#include "store/Secret.h"
+
+#include <fstream>
+
+namespace po = boost::program_options;
+
+namespace wsgw::cli {
+
+namespace {
+
+void idArgument(po::options_description& options, po::positional_options_description& positional)
+{
+    options.add_options()("member", po::value<std::string>()->required(), "member id");
+    positional.add("member", 1);
+}
+
+void tokenOption(po::options_description& options)
+{
+    options.add_options()("token", po::value<std::string>(),
+                          "use this token (e.g. from an existing user system) instead of a generated one");
+}
+
+/// The --token given, checked; nullopt to generate one.
+std::optional<std::string> chosenToken(Context& ctx)
+{
+    if (!ctx.options.count("token"))
+        return std::nullopt;
+    auto token = ctx.options["token"].as<std::string>();
+    if (token.empty())
+        throw UsageError("--token must not be empty (omit it to generate one)");
+    if (token.size() > store::kMaxTokenLength)
+        throw UsageError("--token is longer than " + std::to_string(store::kMaxTokenLength) + " characters");
+    if (token.size() < store::kRecommendedSecretLength)
+        ctx.warn("warning: a token shorter than " + std::to_string(store::kRecommendedSecretLength) +
+                 " characters is easy to guess; generated tokens have 256 bits");
+    return token;
+}
+
+void printToken(Context& ctx, const store::MemberInfo& member, const std::string& token, const std::string& headline)
+{
+    if (ctx.json)
+    {
+        protocol::JsonWriter json;
+        writeMember(json, member, token);
+        ctx.out << json.str() << '\n';
+        return;
+    }
+    ctx.out << headline << '\n'
+            << "token: " << token << '\n'
+            << "Give it to the member's client now: it is shown only once.\n";
+}
+
+} // namespace
+
+void addMemberCommands(std::vector<Command>& commands)
+{
+    commands.push_back({"member", "add", "MEMBER_ID [--token T]", "create a member; print a generated token once",
+                        [](auto& options, auto& positional)
+                        {
+                            idArgument(options, positional);
+                            tokenOption(options);
+                        },
+                        [](Context& ctx)
+                        {
+                            auto id = requireMemberId(ctx.options["member"].as<std::string>());
+                            auto token = ctx.store().addMember(id, chosenToken(ctx));
+                            printToken(ctx, ctx.store().getMember(id), token,
+                                       "member " + std::to_string(id) + " created");
+                            return kOk;
+                        }});
+    commands.push_back({"member", "list", "", "list every member",
+                        [](auto&, auto&) {},
+                        [](Context& ctx)
+                        {
+                            auto members = ctx.store().listMembers();
+                            if (ctx.json)
+                            {
+                                protocol::JsonWriter json;
+                                json.beginArray();
+                                for (const auto& member : members)
+                                    writeMember(json, member);
+                                json.endArray();
+                                ctx.out << json.str() << '\n';
+                                return kOk;
+                            }
+                            std::vector<std::vector<std::string>> rows;
+                            for (const auto& member : members)
+                                rows.push_back({std::to_string(member.id), std::to_string(member.tokens),
+                                                std::to_string(member.granted.size()), isoTime(member.created_at)});
+                            printTable(ctx.out, {"MEMBER_ID", "TOKENS", "GRANTS", "CREATED"}, rows);
+                            if (members.empty())
+                                ctx.out << "(no members: create one with wsgw-admin member add ID)\n";
+                            return kOk;
+                        }});
+    commands.push_back({"member", "show", "MEMBER_ID", "show one member and its grants", idArgument,
+                        [](Context& ctx)
+                        {
+                            auto member = ctx.store().getMember(requireMemberId(ctx.options["member"].as<std::string>()));
+                            if (ctx.json)
+                            {
+                                protocol::JsonWriter json;
+                                writeMember(json, member);
+                                ctx.out << json.str() << '\n';
+                                return kOk;
+                            }
+                            ctx.out << "member_id: " << member.id << '\n'
+                                    << "tokens:    " << member.tokens << '\n'
+                                    << "grants:    " << joinNames(member.granted) << '\n'
+                                    << "created:   " << isoTime(member.created_at) << '\n';
+                            return kOk;
+                        }});
+    commands.push_back({"member", "remove", "MEMBER_ID", "remove a member, its tokens and grants (sessions close)",
+                        idArgument,
+                        [](Context& ctx)
+                        {
+                            auto id = requireMemberId(ctx.options["member"].as<std::string>());
+                            ctx.store().removeMember(id);
+                            if (ctx.json)
+                            {
+                                protocol::JsonWriter json;
+                                json.beginObject().key("member_id").value(id).key("action").value("removed");
+                                json.endObject();
+                                ctx.out << json.str() << '\n';
+                            }
+                            else
+                                ctx.out << "member " << id << " removed\n";
+                            return kOk;
+                        }});
+    commands.push_back({"member", "token", "MEMBER_ID [--token T] [--add]",
+                        "replace the member's tokens (sessions using old ones close), print the new one once",
+                        [](auto& options, auto& positional)
+                        {
+                            idArgument(options, positional);
+                            tokenOption(options);
+                            options.add_options()("add", "add this token and keep the member's other tokens");
+                        },
+                        [](Context& ctx)
+                        {
+                            auto id = requireMemberId(ctx.options["member"].as<std::string>());
+                            auto mode = ctx.options.count("add") ? store::Store::TokenMode::Add
+                                                                 : store::Store::TokenMode::Replace;
+                            auto token = ctx.store().setToken(id, chosenToken(ctx), mode);
+                            printToken(ctx, ctx.store().getMember(id), token,
+                                       mode == store::Store::TokenMode::Add
+                                           ? "token added for member " + std::to_string(id)
+                                           : "new token for member " + std::to_string(id) +
+                                                 " (its other tokens no longer work)");
+                            return kOk;
+                        }});
+    commands.push_back({"member", "import", "FILE",
+                        "create or update members from CSV lines MEMBER_ID,TOKEN ('-' = stdin), all or nothing",
+                        [](auto& options, auto& positional)
+                        {
+                            options.add_options()("file", po::value<std::string>()->required(), "CSV file or -");
+                            positional.add("file", 1);
+                        },
+                        [](Context& ctx)
+                        {
+                            auto path = ctx.options["file"].as<std::string>();
+                            std::ifstream file;
+                            if (path != "-")
+                            {
+                                file.open(path);
+                                if (!file)
+                                    throw CommandError("cannot read '" + path + "'");
+                            }
+                            std::istream& csv = path == "-" ? ctx.in : file;
+                            auto result = ctx.store().importMembers(csv);
+                            if (result.short_tokens > 0)
+                                ctx.warn("warning: " + std::to_string(result.short_tokens) +
+                                         " token(s) shorter than " +
+                                         std::to_string(store::kRecommendedSecretLength) + " characters");
+                            size_t updated = result.members - result.created;
+                            if (ctx.json)
+                            {
+                                protocol::JsonWriter json;
+                                json.beginObject().key("members").value(static_cast<uint64_t>(result.members));
+                                json.key("created").value(static_cast<uint64_t>(result.created));
+                                json.key("updated").value(static_cast<uint64_t>(updated));
+                                json.key("tokens").value(static_cast<uint64_t>(result.tokens));
+                                json.key("short_tokens").value(static_cast<uint64_t>(result.short_tokens));
+                                json.endObject();
+                                ctx.out << json.str() << '\n';
+                            }
+                            else
+                                ctx.out << "imported " << result.members << " members (" << result.created
+                                        << " created, " << updated << " updated), " << result.tokens << " tokens\n";
+                            return kOk;
+                        }});
+}
+
+} // namespace wsgw::cli
