@@ -346,19 +346,7 @@ TEST(GatewayHttpTest, MalformedRequestsGet4xx)
     };
     for (const auto& c : cases)
     {
-        int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_port = htons(static_cast<uint16_t>(gateway.port()));
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
-        ASSERT_GT(::send(fd, c.request, std::strlen(c.request), MSG_NOSIGNAL), 0);
-        std::string response;
-        char chunk[512];
-        ssize_t n = 0;
-        while (response.size() < 12 && (n = ::recv(fd, chunk, sizeof(chunk), 0)) > 0)
-            response.append(chunk, static_cast<size_t>(n));
-        ::close(fd);
+        auto response = rawRequest(gateway.port(), c.request);
         EXPECT_EQ(response.substr(0, 9 + std::strlen(c.status)), std::string("HTTP/1.1 ") + c.status)
             << c.request << " -> " << response;
     }
@@ -381,12 +369,7 @@ TEST(GatewayHttpTest, SlowRequestsGet408)
     };
     for (const char* request : partial_requests)
     {
-        int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_port = htons(static_cast<uint16_t>(gateway.port()));
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+        int fd = connectTcp(gateway.port());
         auto started = std::chrono::steady_clock::now();
         // A byte at a time, each well within the per-read timeout: only a total deadline stops this.
         std::string response;

@@ -362,19 +362,18 @@ TEST_F(GatewayProtocolTest, StatCountsConnectionsForPublicAndMembersOtherwise)
 // RFC 6455 §4.2.2: a wrong version gets 426 naming the supported one.
 TEST_F(GatewayProtocolTest, HandshakeErrors)
 {
-    auto wrong_version = httpRequest(gateway->port(), "GET", "/ws", {},
-                                     {{"Upgrade", "websocket"},
-                                      {"Connection", "Upgrade"},
-                                      {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="},
-                                      {"Sec-WebSocket-Version", "8"}});
-    EXPECT_EQ(wrong_version.status, 426);
-    EXPECT_EQ(wrong_version.headers["Sec-WebSocket-Version"], "13");
-    auto bad_key = httpRequest(gateway->port(), "GET", "/ws", {},
-                               {{"Upgrade", "websocket"},
-                                {"Connection", "Upgrade"},
-                                {"Sec-WebSocket-Key", "short"},
-                                {"Sec-WebSocket-Version", "13"}});
-    EXPECT_EQ(bad_key.status, 400);
+    auto upgrade = [&](const std::string& key, const std::string& version)
+    {
+        return rawRequest(gateway->port(), "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                                           "Connection: Upgrade\r\nSec-WebSocket-Key: " +
+                                               key + "\r\nSec-WebSocket-Version: " + version + "\r\n\r\n",
+                          1000);
+    };
+    auto wrong_version = upgrade("dGhlIHNhbXBsZSBub25jZQ==", "8");
+    EXPECT_EQ(wrong_version.substr(0, 12), "HTTP/1.1 426") << wrong_version;
+    EXPECT_NE(wrong_version.find("Sec-WebSocket-Version: 13\r\n"), std::string::npos) << wrong_version;
+    auto bad_key = upgrade("short", "13");
+    EXPECT_EQ(bad_key.substr(0, 12), "HTTP/1.1 400") << bad_key;
     EXPECT_EQ(httpRequest(gateway->port(), "GET", "/").status, 426);
 }
 

@@ -5,6 +5,15 @@
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/StreamCopier.h>
 
+#include <chrono>
+#include <stdexcept>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 namespace wsgw::test {
 
 HttpResult httpRequest(int port, const std::string& method, const std::string& path, const std::string& body,
@@ -29,6 +38,43 @@ HttpResult httpRequest(int port, const std::string& method, const std::string& p
     for (const auto& [name, value] : response)
         result.headers[name] = value;
     return result;
+}
+
+int connectTcp(int port)
+{
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0)
+    {
+        ::close(fd);
+        throw std::runtime_error("cannot connect to port " + std::to_string(port));
+    }
+    return fd;
+}
+
+std::string rawRequest(int port, const std::string& request, int timeout_ms)
+{
+    int fd = connectTcp(port);
+    ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+    std::string response;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (true)
+    {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        pollfd p{fd, POLLIN, 0};
+        if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0)
+            break;
+        char chunk[4096];
+        ssize_t n = ::recv(fd, chunk, sizeof(chunk), 0);
+        if (n <= 0)
+            break;
+        response.append(chunk, static_cast<size_t>(n));
+    }
+    ::close(fd);
+    return response;
 }
 
 HttpResult push(int port, const std::string& body, const std::string& key)

@@ -17,6 +17,14 @@ struct HttpResult
 HttpResult httpRequest(int port, const std::string& method, const std::string& path, const std::string& body = {},
                        const std::map<std::string, std::string>& headers = {});
 
+/// A TCP connection to 127.0.0.1:PORT; the caller closes the fd.
+int connectTcp(int port);
+
+/// Sends REQUEST as raw bytes and returns everything the server answers until
+/// it closes the connection or TIMEOUT passes (for malformed requests that an
+/// HTTP client library would refuse to send).
+std::string rawRequest(int port, const std::string& request, int timeout_ms = 5000);
+
 /// POST /push with `Authorization: Bearer KEY` (omitted when KEY is empty).
 HttpResult push(int port, const std::string& body, const std::string& key);
 

@@ -1,6 +1,8 @@
 #include "support/TestGateway.h"
 
+#include "store/Database.h"
 #include "support/Http.h"
+#include "support/Wait.h"
 
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
@@ -263,11 +265,35 @@ std::string TestGateway::log() const
     return readFile(log_path_);
 }
 
+void TestGateway::sync() const
+{
+    int64_t target = 0;
+    {
+        store::Database db(db_path_, std::chrono::seconds(5), store::Database::Mode::ReadWrite);
+        auto stmt = db.prepare("SELECT value FROM meta WHERE key = 'generation'");
+        if (stmt.step())
+            target = stmt.columnInt64(0);
+    }
+    bool live = waitUntil(
+        [&]
+        {
+            auto body = httpRequest(stat_port_, "GET", "/stat?format=json").body;
+            Poco::JSON::Parser parser;
+            auto object = parser.parse(body).extract<Poco::JSON::Object::Ptr>();
+            return object->getValue<int64_t>("generation") >= target;
+        },
+        std::chrono::seconds(5));
+    if (!live)
+        throw std::runtime_error("the gateway did not load generation " + std::to_string(target) + " within 5 s");
+}
+
 CommandResult TestGateway::admin(const std::vector<std::string>& args, const std::string& stdin_text) const
 {
     std::vector<std::string> full = {adminBinary(), "--config", config_path_};
     full.insert(full.end(), args.begin(), args.end());
-    return runCommand(full, stdin_text);
+    auto result = runCommand(full, stdin_text);
+    sync();
+    return result;
 }
 
 std::string TestGateway::addApp(const std::string& name, const std::string& flag) const
@@ -279,6 +305,7 @@ std::string TestGateway::addApp(const std::string& name, const std::string& flag
     auto result = runCommand(full);
     if (result.exit_code != 0)
         throw std::runtime_error("app add failed: " + result.err);
+    sync();
     Poco::JSON::Parser parser;
     auto object = parser.parse(result.out).extract<Poco::JSON::Object::Ptr>();
     return object->getValue<std::string>("push_key");

@@ -48,7 +48,11 @@ public:
     const std::string& dbPath() const noexcept { return db_path_; }
     const TempDir& dir() const noexcept { return dir_; }
 
-    /// wsgw-admin --config <this gateway's INI> ARGS...
+    /// Waits until the gateway serves the database's current state (its
+    /// generation in /stat?format=json). Throws after 5 s.
+    void sync() const;
+
+    /// wsgw-admin --config <this gateway's INI> ARGS..., then sync().
     CommandResult admin(const std::vector<std::string>& args, const std::string& stdin_text = {}) const;
     /// `app add NAME [flag]`; returns the push key. Throws if it fails.
     std::string addApp(const std::string& name, const std::string& flag = {}) const;

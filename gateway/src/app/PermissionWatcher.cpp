@@ -61,8 +61,8 @@ void PermissionWatcher::run()
                 seen = version;
                 snapshots_.set(snapshot);
                 loops_.applySnapshot(snapshot);
-                log.information("permissions reloaded: %z apps, %z members", snapshot->apps.size(),
-                                snapshot->members.size());
+                log.information("permissions reloaded: generation %s, %z apps, %z members",
+                                std::to_string(snapshot->generation), snapshot->apps.size(), snapshot->members.size());
             }
             if (failing)
                 log.notice("database readable again");

@@ -101,6 +101,7 @@ std::string StatService::json(const std::vector<AppRow>& rows) const
     json.beginObject();
     for (const auto& counter : counters(metrics_))
         json.key(counter.name).value(counter.value);
+    json.key("generation").value(snapshots_.get()->generation);
     json.key("apps").beginArray();
     for (const auto& row : rows)
     {

@@ -40,6 +40,7 @@ struct Snapshot
         Digest hash{};
     };
 
+    int64_t generation = 0; ///< meta.generation: counts every change; identifies this state
     std::unordered_map<std::string, App> apps;
     std::unordered_map<int64_t, std::vector<Token>> members;
 

@@ -322,12 +322,21 @@ ImportResult Store::importMembers(std::istream& csv)
     return result;
 }
 
+int64_t Store::generation()
+{
+    auto stmt = db_.prepare("SELECT value FROM meta WHERE key = 'generation'");
+    return stmt.step() ? stmt.columnInt64(0) : 0;
+}
+
 Snapshot Store::loadSnapshot()
 {
     Snapshot snapshot;
     // One read transaction, so apps, tokens and grants are from the same commit.
     Transaction tx(db_, Transaction::Kind::Deferred);
     std::map<int64_t, Snapshot::App*> by_id;
+    auto generation = db_.prepare("SELECT value FROM meta WHERE key = 'generation'");
+    if (generation.step())
+        snapshot.generation = generation.columnInt64(0);
     auto apps = db_.prepare("SELECT id, name, visibility, push_key_hash FROM apps");
     while (apps.step())
     {

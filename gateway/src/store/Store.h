@@ -99,6 +99,8 @@ public:
     Snapshot loadSnapshot();
     /// Changes when another connection commits (PRAGMA data_version).
     int64_t dataVersion() { return db_.dataVersion(); }
+    /// meta.generation: incremented by every change to apps, members, tokens or grants.
+    int64_t generation();
 
 private:
     int64_t appId(std::string_view name);
