@@ -198,8 +198,21 @@ int Cli::run(const std::vector<std::string>& args, std::ostream& out, std::ostre
             if (word.size() > 1 && word[0] == '-' && word.find_first_not_of("0123456789", 1) == std::string::npos)
                 throw UsageError("invalid number '" + word + "': member ids are integers from 1 to 9223372036854775807");
         }
-        po::store(po::command_line_parser(command_args).options(options).positional(positional).run(), ctx.options);
-        po::notify(ctx.options);
+        try
+        {
+            po::store(po::command_line_parser(command_args).options(options).positional(positional).run(),
+                      ctx.options);
+            po::notify(ctx.options);
+        }
+        catch (const po::too_many_positional_options_error&)
+        {
+            throw UsageError("too many arguments: usage is wsgw-admin " + words(*command) + " " + command->args);
+        }
+        catch (const po::required_option& e)
+        {
+            throw UsageError("missing " + e.get_option_name() + ": usage is wsgw-admin " + words(*command) + " " +
+                             command->args);
+        }
 
         ctx.json = globals.count("json") > 0;
         if (globals.count("db") && globals.count("config"))

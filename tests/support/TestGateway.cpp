@@ -267,6 +267,8 @@ std::string TestGateway::log() const
 
 void TestGateway::sync() const
 {
+    if (pid_ <= 0)
+        return; // stopped: nothing to wait for
     int64_t target = 0;
     {
         store::Database db(db_path_, std::chrono::seconds(5), store::Database::Mode::ReadWrite);
