@@ -139,6 +139,7 @@ TestGateway::TestGateway(Settings settings)
     settings.try_emplace("server.stat_port", "0");
     settings.try_emplace("server.address", "127.0.0.1");
     settings.try_emplace("db.path", db_path_);
+    db_path_ = settings["db.path"]; // a test may bring its own database
     settings.try_emplace("db.poll_interval_ms", "50");
     std::map<std::string, std::map<std::string, std::string>> sections;
     for (const auto& [key, value] : settings)
