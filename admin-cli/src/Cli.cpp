@@ -4,13 +4,12 @@
 #include "store/Error.h"
 #include "store/Names.h"
 
-#include <grp.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <filesystem>
+#include <grp.h>
 #include <iostream>
 #include <sstream>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace po = boost::program_options;
 
@@ -23,8 +22,7 @@ constexpr const char* kPackagedConfig = "/etc/wsgw/wsgw.ini";
 
 const std::vector<Command>& allCommands()
 {
-    static const std::vector<Command> commands = []
-    {
+    static const std::vector<Command> commands = [] {
         std::vector<Command> list;
         addAppCommands(list);
         addMemberCommands(list);
@@ -69,7 +67,8 @@ void dropToDatabaseOwner(const std::string& db_path)
 {
     if (::geteuid() != 0)
         return;
-    struct stat info{};
+    struct stat info
+    {};
     if (::stat(db_path.c_str(), &info) != 0)
     {
         auto dir = std::filesystem::path(db_path).parent_path();
@@ -112,7 +111,8 @@ int64_t requireMemberId(const std::string& text)
 {
     auto id = store::parseMemberId(text);
     if (!id)
-        throw UsageError("invalid member id '" + text.substr(0, 40) + "': use an integer from 1 to 9223372036854775807");
+        throw UsageError("invalid member id '" + text.substr(0, 40) +
+                         "': use an integer from 1 to 9223372036854775807");
     return *id;
 }
 
@@ -133,13 +133,11 @@ int Cli::run(const std::vector<std::string>& args, std::ostream& out, std::ostre
         auto rest = po::collect_unrecognized(parsed.options, po::include_positional);
         bool help = globals.count("help") > 0;
         // --help after the command words belongs to the command.
-        std::erase_if(rest,
-                      [&](const std::string& word)
-                      {
-                          bool is_help = word == "--help" || word == "-h";
-                          help = help || is_help;
-                          return is_help;
-                      });
+        std::erase_if(rest, [&](const std::string& word) {
+            bool is_help = word == "--help" || word == "-h";
+            help = help || is_help;
+            return is_help;
+        });
 
         if (rest.empty())
         {
@@ -183,8 +181,8 @@ int Cli::run(const std::vector<std::string>& args, std::ostream& out, std::ostre
         command->define(options, positional);
         if (help)
         {
-            out << "usage: wsgw-admin [--db PATH | --config FILE] [--json] " << words(*command) << " "
-                << command->args << "\n\n"
+            out << "usage: wsgw-admin [--db PATH | --config FILE] [--json] " << words(*command) << " " << command->args
+                << "\n\n"
                 << command->summary << "\n\n"
                 << options << '\n';
             return kOk;
@@ -196,12 +194,12 @@ int Cli::run(const std::vector<std::string>& args, std::ostream& out, std::ostre
         {
             // program_options would call "-5" an unknown option; say what is really wrong.
             if (word.size() > 1 && word[0] == '-' && word.find_first_not_of("0123456789", 1) == std::string::npos)
-                throw UsageError("invalid number '" + word + "': member ids are integers from 1 to 9223372036854775807");
+                throw UsageError("invalid number '" + word +
+                                 "': member ids are integers from 1 to 9223372036854775807");
         }
         try
         {
-            po::store(po::command_line_parser(command_args).options(options).positional(positional).run(),
-                      ctx.options);
+            po::store(po::command_line_parser(command_args).options(options).positional(positional).run(), ctx.options);
             po::notify(ctx.options);
         }
         catch (const po::too_many_positional_options_error&)

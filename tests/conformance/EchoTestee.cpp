@@ -47,8 +47,7 @@ class EchoRouter : public Poco::Net::HTTPRequestHandlerFactory
 public:
     EchoRouter(transport::LoopGroup& loops, hub::PeerLimits& peers, hub::Metrics& metrics)
         : loops_(loops), peers_(peers), metrics_(metrics)
-    {
-    }
+    {}
 
     Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest& request) override
     {
@@ -99,8 +98,7 @@ int main(int argc, char** argv)
     Poco::Net::ServerSocket socket(Poco::Net::SocketAddress(settings.address, settings.port), 64);
     Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;
     params->setMaxThreads(4);
-    http::Server server("echo-http", socket, new EchoRouter(loops, peers, metrics), params,
-                        std::chrono::seconds(10));
+    http::Server server("echo-http", socket, new EchoRouter(loops, peers, metrics), params, std::chrono::seconds(10));
     server.start();
     std::cout << "listening on 127.0.0.1:" << socket.address().port() << std::endl;
 

@@ -21,7 +21,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
         }
     }
     catch (const wsgw::store::InvalidInput&)
-    {
-    }
+    {}
     return 0;
 }

@@ -3,15 +3,14 @@
 // secrets never stored in clear, a 100,000-member import.
 
 #include "store/Database.h"
-#include "support/TempDir.h"
 #include "store/Secret.h"
+#include "support/TempDir.h"
 #include "support/TestGateway.h"
 #include "support/WsClient.h"
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
-
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -48,7 +47,8 @@ protected:
     {
         wsgw::store::Database database(db);
         std::string all;
-        for (const char* sql : {"SELECT name || ' ' || push_key_hash FROM apps", "SELECT token_hash FROM member_tokens"})
+        for (const char* sql :
+             {"SELECT name || ' ' || push_key_hash FROM apps", "SELECT token_hash FROM member_tokens"})
         {
             auto stmt = database.prepare(sql);
             while (stmt.step())
@@ -170,7 +170,8 @@ TEST_F(AdminCliTest, SecretsAreNeverStoredInClear)
     secrets.push_back(object(json({"app", "add", "match"}))->getValue<std::string>("push_key"));
     secrets.push_back(object(json({"app", "rotate-key", "match"}))->getValue<std::string>("push_key"));
     secrets.push_back(object(json({"member", "add", "1"}))->getValue<std::string>("token"));
-    secrets.push_back(object(json({"member", "add", "2", "--token", "my-own-long-token-2"}))->getValue<std::string>("token"));
+    secrets.push_back(
+        object(json({"member", "add", "2", "--token", "my-own-long-token-2"}))->getValue<std::string>("token"));
     secrets.push_back(object(json({"member", "token", "1", "--add"}))->getValue<std::string>("token"));
     admin({"member", "import", "-"}, "3,imported-token-number-3\n");
     secrets.push_back("imported-token-number-3");

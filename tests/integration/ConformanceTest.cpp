@@ -10,12 +10,11 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
-#include <fstream>
-#include <thread>
-
 #include <fcntl.h>
+#include <fstream>
 #include <spawn.h>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
 extern char** environ;
@@ -258,5 +257,6 @@ TEST(EchoTesteeTest, EchoesMessagesHoweverFramed)
 }
 
 INSTANTIATE_TEST_SUITE_P(BothTargets, ConformanceTest, ::testing::Values(Target::Testee, Target::Gateway),
-                         [](const ::testing::TestParamInfo<Target>& param)
-                         { return param.param == Target::Testee ? "Testee" : "Gateway"; });
+                         [](const ::testing::TestParamInfo<Target>& param) {
+                             return param.param == Target::Testee ? "Testee" : "Gateway";
+                         });

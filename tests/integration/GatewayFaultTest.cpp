@@ -11,13 +11,11 @@
 
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
-
 #include <gtest/gtest.h>
 
 #include <csignal>
 #include <fstream>
 #include <functional>
-
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -54,24 +52,21 @@ TEST(GatewayStartupTest, BrokenDatabaseIsAClearErrorAtStart)
     };
     const Case cases[] = {
         {"not a database",
-         [&]
-         {
+         [&] {
              std::ofstream(dir.file("text.db")) << std::string(8192, 'x');
              return dir.file("text.db");
          },
          "file is not a database"},
         {"directory missing", [&] { return dir.file("no/such/dir/wsgw.db"); }, "cannot open database"},
         {"a foreign database",
-         [&]
-         {
+         [&] {
              wsgw::store::Database other(dir.file("other.db"));
              other.exec("CREATE TABLE customers (id)");
              return dir.file("other.db");
          },
          "not a wsgw database"},
         {"a newer schema",
-         [&]
-         {
+         [&] {
              wsgw::store::Database newer(dir.file("newer.db"));
              newer.exec("PRAGMA user_version = 999");
              return dir.file("newer.db");
@@ -140,9 +135,9 @@ TEST(AdminFaultTest, DiskFullLeavesTheDatabaseUnchanged)
         csv += std::to_string(i) + ",a-rather-long-token-for-member-" + std::to_string(i) + "\n";
     // The file-size limit makes the kernel refuse writes past 64 KiB, as a full disk does;
     // SIGXFSZ ignored, so the write fails with EFBIG instead of killing the process.
-    auto result = runCommand({"/bin/sh", "-c", "trap '' XFSZ; ulimit -f 128; exec \"$0\" --db \"$1\" member import -",
-                              adminBinary(), db},
-                             csv);
+    auto result = runCommand(
+        {"/bin/sh", "-c", "trap '' XFSZ; ulimit -f 128; exec \"$0\" --db \"$1\" member import -", adminBinary(), db},
+        csv);
     EXPECT_EQ(result.exit_code, 1) << result.err;
     EXPECT_NE(result.err.find("wsgw-admin: "), std::string::npos);
     auto check = runCommand({adminBinary(), "--db", db, "--json", "member", "list"});
@@ -202,12 +197,10 @@ TEST(GatewayHostileTest, ResetMidFrameAndHalfCloseAreCleanedUp)
         half.shutdownWrite();
         EXPECT_TRUE(half.waitForEof());
     }
-    EXPECT_TRUE(waitUntil(
-        [&]
-        {
-            auto stats = httpRequest(gateway.statPort(), "GET", "/stat?format=json").body;
-            return stats.find("\"connections\":1,") != std::string::npos;
-        }));
+    EXPECT_TRUE(waitUntil([&] {
+        auto stats = httpRequest(gateway.statPort(), "GET", "/stat?format=json").body;
+        return stats.find("\"connections\":1,") != std::string::npos;
+    }));
     ASSERT_EQ(push(gateway.port(), R"({"app":"match","text":"fine"})", key).status, 202);
     EXPECT_EQ(good.receiveText(), R"({"app":"match","member_id":-1,"text":"fine"})");
 }
@@ -220,7 +213,7 @@ TEST(GatewayHostileTest, HostilePushBodiesAre400)
     ASSERT_EQ(client.auth(-1, ""), reply(200, "hello stranger"));
     ASSERT_EQ(client.subscribe("match"), reply(200, "subscribe match success"));
     const std::string bodies[] = {
-        std::string(10000, '[') + std::string(10000, ']'),                  // deep nesting
+        std::string(10000, '[') + std::string(10000, ']'),                // deep nesting
         R"({"app":"match","text":"x","member_id":18446744073709551617})", // not "member 1"
         R"({"app":"match","text":"x","member_id":-9223372036854775809})",
         R"({"app":"match","text":"x","member_id":1e3})",
@@ -228,9 +221,9 @@ TEST(GatewayHostileTest, HostilePushBodiesAre400)
         R"({"app":"match","text":"x","member_id":true})",
         R"({"app":"match","text":{"nested":"object"}})",
         R"({"app":"match","text":null})",
-        std::string(R"({"app":"match","text":"bad )") + "\xff\xfe" + "\"}",    // invalid UTF-8
-        R"({"app":"match","text":"\ud800"})",                              // lone surrogate
-        R"({"app":"match\u0000x","text":"x"})",                            // NUL in the app name
+        std::string(R"({"app":"match","text":"bad )") + "\xff\xfe" + "\"}", // invalid UTF-8
+        R"({"app":"match","text":"\ud800"})",                               // lone surrogate
+        R"({"app":"match\u0000x","text":"x"})",                             // NUL in the app name
     };
     for (const auto& body : bodies)
     {

@@ -3,20 +3,19 @@
 // frames that must not affect anyone else, 2,000 concurrent connections, and
 // third-party WebSocket clients from Debian.
 
+#include "store/Database.h"
 #include "support/Http.h"
 #include "support/TestGateway.h"
 #include "support/Wait.h"
-#include "store/Database.h"
 #include "support/WsClient.h"
 
 #include <gtest/gtest.h>
 
-#include <cstring>
-#include <thread>
-
 #include <arpa/inet.h>
+#include <cstring>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <thread>
 #include <unistd.h>
 
 using namespace wsgw::test;
@@ -123,12 +122,10 @@ TEST(GatewaySlowConsumerTest, StalledClientIsCutOffWhileOthersReceiveEverything)
 
     // 1,000 pushes of ~1 KiB: ~1 MiB, far beyond what the stalled client's buffers hold.
     std::string filler(1000, 'x');
-    std::thread reader(
-        [&]
-        {
-            for (int i = 0; i < 1000; ++i)
-                ASSERT_EQ(healthy.receiveText(5s), delivered("match", std::to_string(i) + filler)) << i;
-        });
+    std::thread reader([&] {
+        for (int i = 0; i < 1000; ++i)
+            ASSERT_EQ(healthy.receiveText(5s), delivered("match", std::to_string(i) + filler)) << i;
+    });
     for (int i = 0; i < 1000; ++i)
         ASSERT_EQ(push(gateway.port(), body("match", std::to_string(i) + filler), key).status, 202) << i;
     reader.join();
@@ -189,7 +186,8 @@ TEST(GatewayShutdownTest, SigtermSendsGoingAwayAndExitsZero)
     {
         clients.push_back(std::make_unique<WsClient>(gateway.port()));
         ASSERT_EQ(clients.back()->auth(-1, ""), reply(200, "hello stranger"));
-        ASSERT_TRUE(waitUntil([&] { return clients.back()->subscribe("match") == reply(200, "subscribe match success"); }));
+        ASSERT_TRUE(
+            waitUntil([&] { return clients.back()->subscribe("match") == reply(200, "subscribe match success"); }));
     }
     ASSERT_EQ(push(gateway.port(), body("match", "last words"), key).status, 202);
     auto status = gateway.terminate();
@@ -277,8 +275,8 @@ ws.on('close', (code) => { console.log('close ' + code); process.exit(0); });
 )JS";
     auto result = runCommand({"/usr/bin/node", "-e", script, std::to_string(gateway.port())});
     ASSERT_EQ(result.exit_code, 0) << result.err;
-    EXPECT_EQ(result.out, reply(200, "hello stranger") + "\n" + reply(404, "subscribe nosuch not found") +
-                              "\nclose 1000\n");
+    EXPECT_EQ(result.out,
+              reply(200, "hello stranger") + "\n" + reply(404, "subscribe nosuch not found") + "\nclose 1000\n");
 }
 
 // SPEC §5: a locked or busy database never blocks delivery; the reload catches up after.
@@ -325,12 +323,12 @@ TEST(GatewayHttpTest, MalformedRequestsGet4xx)
         {"POST /push HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", "400"},
         {"POST /push HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n", "400"},
         // Request-smuggling shapes Poco 1.11 would accept.
-        {"POST /push HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-         "400"},
+        {"POST /push HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "400"},
         {"POST /push HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 40\r\n\r\n{}", "400"},
         {"POST /push HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", "501"},
         {"POST /push HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999\r\n\r\n", "413"},
-        {"GET / HTTP/1.1\r\nHost: x\r\nX: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        {"GET / HTTP/1.1\r\nHost: x\r\nX: "
+         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
          "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
          "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
          "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -358,13 +356,13 @@ TEST(GatewayHttpTest, MalformedRequestsGet4xx)
 // the upgrade and /push, while others are served.
 TEST(GatewayHttpTest, SlowRequestsGet408)
 {
-    TestGateway gateway(TestGateway::Settings{
-        {"http.timeout_ms", "400"}, {"push.require_key", "false"}, {"apps.unknown", "public"}});
+    TestGateway gateway(
+        TestGateway::Settings{{"http.timeout_ms", "400"}, {"push.require_key", "false"}, {"apps.unknown", "public"}});
     WsClient client(gateway.port());
     ASSERT_EQ(client.auth(-1, ""), reply(200, "hello stranger"));
     ASSERT_EQ(client.subscribe("match"), reply(200, "subscribe match success"));
     const char* partial_requests[] = {
-        "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n",             // headers never end
+        "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n",                 // headers never end
         "POST /push HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"app\"", // body never ends
     };
     for (const char* request : partial_requests)
@@ -420,19 +418,17 @@ TEST(GatewayAbuseTest, ConnectionCapsRefuseWith503)
     EXPECT_THROW(WsClient(gateway.port(), WsClient::Options::from("127.0.0.3")), std::runtime_error);
     // A closed connection frees its place.
     clients.pop_back();
-    EXPECT_TRUE(waitUntil(
-        [&]
+    EXPECT_TRUE(waitUntil([&] {
+        try
         {
-            try
-            {
-                WsClient again(gateway.port());
-                return again.auth(-1, "") == reply(200, "hello stranger");
-            }
-            catch (const std::runtime_error&)
-            {
-                return false;
-            }
-        }));
+            WsClient again(gateway.port());
+            return again.auth(-1, "") == reply(200, "hello stranger");
+        }
+        catch (const std::runtime_error&)
+        {
+            return false;
+        }
+    }));
 }
 
 // Issue 6: a cap on subscriptions per connection.
@@ -456,12 +452,10 @@ TEST(GatewayAbuseTest, FailedLoginBudgetStopsGuessing)
     TestGateway gateway(TestGateway::Settings{{"limits.auth_failures_per_ip", "5"}});
     gateway.addMember(7, "the-right-token-xyz");
     WsClient probe(gateway.port());
-    ASSERT_TRUE(waitUntil(
-        [&]
-        {
-            WsClient c(gateway.port(), WsClient::Options::from("127.0.0.2"));
-            return c.auth(7, "the-right-token-xyz") == reply(200, "hello 7");
-        }));
+    ASSERT_TRUE(waitUntil([&] {
+        WsClient c(gateway.port(), WsClient::Options::from("127.0.0.2"));
+        return c.auth(7, "the-right-token-xyz") == reply(200, "hello 7");
+    }));
     for (int i = 0; i < 5; ++i)
     {
         WsClient guess(gateway.port());

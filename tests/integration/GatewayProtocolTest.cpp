@@ -9,7 +9,6 @@
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
-
 #include <gtest/gtest.h>
 
 using namespace wsgw::test;
@@ -78,14 +77,16 @@ TEST_F(GatewayProtocolTest, AnonymousIsGreetedAsStranger)
 {
     WsClient client(gateway->port());
     client.sendText(R"({"member_id":-1,"token":""})");
-    EXPECT_EQ(client.receiveText(), R"({"app":"gateway","member_id":-1,"text":"{\"code\":200,\"message\":\"hello stranger\"}"})");
+    EXPECT_EQ(client.receiveText(),
+              R"({"app":"gateway","member_id":-1,"text":"{\"code\":200,\"message\":\"hello stranger\"}"})");
 }
 
 TEST_F(GatewayProtocolTest, MemberWithValidTokenIsGreetedById)
 {
     WsClient client(gateway->port());
     client.sendText(R"({"member_id":7,"token":"token-of-seven-xyz"})");
-    EXPECT_EQ(client.receiveText(), R"({"app":"gateway","member_id":-1,"text":"{\"code\":200,\"message\":\"hello 7\"}"})");
+    EXPECT_EQ(client.receiveText(),
+              R"({"app":"gateway","member_id":-1,"text":"{\"code\":200,\"message\":\"hello 7\"}"})");
 }
 
 // SPEC §1: wrong token -> 401, the connection stays open as anonymous.
@@ -168,8 +169,7 @@ TEST_F(GatewayProtocolTest, BroadcastReachesEverySubscriberByteForByte)
     auto c = anonymous(); // not subscribed
     ASSERT_EQ(a->subscribe("match"), reply(200, "subscribe match success"));
     ASSERT_EQ(b->subscribe("match"), reply(200, "subscribe match success"));
-    auto result = push(gateway->port(), R"({"app":"match","member_id":-1,"text":"{\"hello\":\"world\"}"})",
-                       match_key);
+    auto result = push(gateway->port(), R"({"app":"match","member_id":-1,"text":"{\"hello\":\"world\"}"})", match_key);
     EXPECT_EQ(result.status, 202);
     EXPECT_EQ(parseObject(result.body)->getValue<int>("recipients"), 2);
     const char* expected = R"({"app":"match","member_id":-1,"text":"{\"hello\":\"world\"}"})";
@@ -229,8 +229,8 @@ TEST_F(GatewayProtocolTest, UnsubscribedClientReceivesNoMore)
     ASSERT_EQ(a->subscribe("match"), reply(200, "subscribe match success"));
     a->sendText(R"({"app":"match","action":"unsubscribe"})");
     ASSERT_EQ(a->receiveText(), reply(200, "unsubscribe match success"));
-    EXPECT_EQ(parseObject(push(gateway->port(), pushBody("match", -1, "x"), match_key).body)->getValue<int>("recipients"),
-              0);
+    EXPECT_EQ(
+        parseObject(push(gateway->port(), pushBody("match", -1, "x"), match_key).body)->getValue<int>("recipients"), 0);
     EXPECT_FALSE(a->receive(200ms));
 }
 
@@ -283,7 +283,8 @@ TEST_F(GatewayProtocolTest, PushErrorsSayWhatIsWrong)
 // SPEC §5: push body over the limit -> 413, and the gateway goes on serving.
 TEST(GatewayLimitsTest, OversizedPushBodyIs413)
 {
-    TestGateway gateway(TestGateway::Settings{{"push.max_body_bytes", "2048"}, {"push.require_key", "false"}, {"apps.unknown", "public"}});
+    TestGateway gateway(TestGateway::Settings{
+        {"push.max_body_bytes", "2048"}, {"push.require_key", "false"}, {"apps.unknown", "public"}});
     std::string text(4096, 'x');
     auto result = push(gateway.port(), R"({"app":"match","text":")" + text + "\"}", "");
     EXPECT_EQ(result.status, 413);
@@ -362,11 +363,11 @@ TEST_F(GatewayProtocolTest, StatCountsConnectionsForPublicAndMembersOtherwise)
 // RFC 6455 §4.2.2: a wrong version gets 426 naming the supported one.
 TEST_F(GatewayProtocolTest, HandshakeErrors)
 {
-    auto upgrade = [&](const std::string& key, const std::string& version)
-    {
-        return rawRequest(gateway->port(), "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-                                           "Connection: Upgrade\r\nSec-WebSocket-Key: " +
-                                               key + "\r\nSec-WebSocket-Version: " + version + "\r\n\r\n",
+    auto upgrade = [&](const std::string& key, const std::string& version) {
+        return rawRequest(gateway->port(),
+                          "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                          "Connection: Upgrade\r\nSec-WebSocket-Key: " +
+                              key + "\r\nSec-WebSocket-Version: " + version + "\r\n\r\n",
                           1000);
     };
     auto wrong_version = upgrade("dGhlIHNhbXBsZSBub25jZQ==", "8");

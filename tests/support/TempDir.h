@@ -2,9 +2,8 @@
 /// A fresh temporary directory, removed with everything in it at scope end. Test support.
 
 #include <filesystem>
-#include <string>
-
 #include <stdlib.h>
+#include <string>
 
 namespace wsgw::test {
 

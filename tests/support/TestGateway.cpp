@@ -6,24 +6,22 @@
 
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
-
 #include <gtest/gtest.h>
 
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <fcntl.h>
 #include <fstream>
 #include <iostream>
-#include <sstream>
-#include <stdexcept>
-#include <thread>
-
-#include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
+#include <sstream>
+#include <stdexcept>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
 extern char** environ;
@@ -278,8 +276,7 @@ void TestGateway::sync() const
             target = stmt.columnInt64(0);
     }
     bool live = waitUntil(
-        [&]
-        {
+        [&] {
             auto body = httpRequest(stat_port_, "GET", "/stat?format=json").body;
             Poco::JSON::Parser parser;
             auto object = parser.parse(body).extract<Poco::JSON::Object::Ptr>();

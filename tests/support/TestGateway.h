@@ -10,9 +10,8 @@
 #include <map>
 #include <optional>
 #include <string>
-#include <vector>
-
 #include <sys/types.h>
+#include <vector>
 
 namespace wsgw::test {
 

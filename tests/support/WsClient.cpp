@@ -3,15 +3,14 @@
 #include "protocol/ServerMessage.h"
 #include "transport/Handshake.h"
 
-#include <cstring>
-#include <random>
-#include <stdexcept>
-
 #include <arpa/inet.h>
+#include <cstring>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <random>
+#include <stdexcept>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -71,7 +70,8 @@ WsClient::WsClient(int port, Options options)
     }
     std::string head = buffer_.substr(0, end);
     buffer_.erase(0, end + 4);
-    if (head.rfind("HTTP/1.1 101", 0) != 0 || head.find(transport::computeAccept("dGhlIHNhbXBsZSBub25jZQ==")) == std::string::npos)
+    if (head.rfind("HTTP/1.1 101", 0) != 0 ||
+        head.find(transport::computeAccept("dGhlIHNhbXBsZSBub25jZQ==")) == std::string::npos)
     {
         ::close(fd_);
         throw std::runtime_error("handshake refused: " + head.substr(0, head.find("\r\n")));
@@ -158,8 +158,8 @@ std::optional<WsMessage> WsClient::receive(std::chrono::milliseconds timeout)
                     length = (length << 8) | static_cast<uint8_t>(buffer_[2 + static_cast<size_t>(i)]);
                 header = 10;
             }
-            bool header_complete = !((b1 & 0x7f) == 126 && buffer_.size() < 4) &&
-                                   !((b1 & 0x7f) == 127 && buffer_.size() < 10);
+            bool header_complete =
+                !((b1 & 0x7f) == 126 && buffer_.size() < 4) && !((b1 & 0x7f) == 127 && buffer_.size() < 10);
             if (header_complete && buffer_.size() >= header + length)
             {
                 if (!(b0 & 0x80))
@@ -259,9 +259,8 @@ std::string WsClient::subscribe(std::string_view app)
 
 std::string reply(int code, std::string_view message)
 {
-    return protocol::serverMessage("gateway", -1,
-                                   "{\"code\":" + std::to_string(code) + ",\"message\":\"" + std::string(message) +
-                                       "\"}");
+    return protocol::serverMessage(
+        "gateway", -1, "{\"code\":" + std::to_string(code) + ",\"message\":\"" + std::string(message) + "\"}");
 }
 
 } // namespace wsgw::test

@@ -36,7 +36,7 @@ public:
         std::string host = "127.0.0.1";
         std::string source; ///< local address to connect from (e.g. 127.0.0.2: another loopback "peer")
         std::string path = "/ws";
-        int receive_buffer = 0; ///< SO_RCVBUF before connecting; 0 = default
+        int receive_buffer = 0;    ///< SO_RCVBUF before connecting; 0 = default
         std::string extra_headers; ///< raw "Name: value\r\n" lines
         std::chrono::milliseconds timeout{5000};
 

@@ -33,9 +33,9 @@ std::optional<store::Visibility> chosenVisibility(const po::variables_map& optio
 {
     std::optional<store::Visibility> chosen;
     int count = 0;
-    for (auto [flag, visibility] : {std::pair{"public", store::Visibility::Public},
-                                    std::pair{"members", store::Visibility::Members},
-                                    std::pair{"private", store::Visibility::Private}})
+    for (auto [flag, visibility] :
+         {std::pair{"public", store::Visibility::Public}, std::pair{"members", store::Visibility::Members},
+          std::pair{"private", store::Visibility::Private}})
     {
         if (options.count(flag))
         {
@@ -99,35 +99,29 @@ void printKey(Context& ctx, const store::AppInfo& app, const std::string& key, c
     }
     ctx.out << headline << '\n'
             << "push key: " << key << '\n'
-            << "Store it now: it is shown only once (wsgw-admin app rotate-key " << app.name
-            << " makes a new one).\n";
+            << "Store it now: it is shown only once (wsgw-admin app rotate-key " << app.name << " makes a new one).\n";
 }
 
 } // namespace
 
 void addAppCommands(std::vector<Command>& commands)
 {
-    commands.push_back({"app", "add", "NAME [--members|--private]",
-                        "create an app (public by default), print its push key once",
-                        [](auto& options, auto& positional)
-                        {
-                            nameArgument(options, positional);
-                            visibilityFlags(options);
-                        },
-                        [](Context& ctx)
-                        {
-                            auto name = requireAppName(ctx.options["name"].as<std::string>());
-                            auto visibility = chosenVisibility(ctx.options).value_or(store::Visibility::Public);
-                            auto key = ctx.store().addApp(name, visibility);
-                            auto app = ctx.store().getApp(name);
-                            printKey(ctx, app, key,
-                                     "app '" + name + "' created (" + std::string(store::toString(visibility)) + ")");
-                            return kOk;
-                        }});
-    commands.push_back({"app", "list", "", "list every app",
-                        [](auto&, auto&) {},
-                        [](Context& ctx)
-                        {
+    commands.push_back(
+        {"app", "add", "NAME [--members|--private]", "create an app (public by default), print its push key once",
+         [](auto& options, auto& positional) {
+             nameArgument(options, positional);
+             visibilityFlags(options);
+         },
+         [](Context& ctx) {
+             auto name = requireAppName(ctx.options["name"].as<std::string>());
+             auto visibility = chosenVisibility(ctx.options).value_or(store::Visibility::Public);
+             auto key = ctx.store().addApp(name, visibility);
+             auto app = ctx.store().getApp(name);
+             printKey(ctx, app, key, "app '" + name + "' created (" + std::string(store::toString(visibility)) + ")");
+             return kOk;
+         }});
+    commands.push_back({"app", "list", "", "list every app", [](auto&, auto&) {},
+                        [](Context& ctx) {
                             auto apps = ctx.store().listApps();
                             if (ctx.json)
                             {
@@ -148,28 +142,24 @@ void addAppCommands(std::vector<Command>& commands)
                                 ctx.out << "(no apps: create one with wsgw-admin app add NAME)\n";
                             return kOk;
                         }});
-    commands.push_back({"app", "show", "NAME", "show one app and the members granted to it", nameArgument,
-                        [](Context& ctx)
-                        {
-                            printApp(ctx, ctx.store().getApp(requireAppName(ctx.options["name"].as<std::string>())));
-                            return kOk;
-                        }});
-    commands.push_back({"app", "remove", "NAME", "remove an app and its grants (subscribers get 403)", nameArgument,
-                        [](Context& ctx)
-                        {
-                            auto name = requireAppName(ctx.options["name"].as<std::string>());
-                            ctx.store().removeApp(name);
-                            printDone(ctx, name, "removed", "app '" + name + "' removed");
-                            return kOk;
-                        }});
+    commands.push_back(
+        {"app", "show", "NAME", "show one app and the members granted to it", nameArgument, [](Context& ctx) {
+             printApp(ctx, ctx.store().getApp(requireAppName(ctx.options["name"].as<std::string>())));
+             return kOk;
+         }});
+    commands.push_back(
+        {"app", "remove", "NAME", "remove an app and its grants (subscribers get 403)", nameArgument, [](Context& ctx) {
+             auto name = requireAppName(ctx.options["name"].as<std::string>());
+             ctx.store().removeApp(name);
+             printDone(ctx, name, "removed", "app '" + name + "' removed");
+             return kOk;
+         }});
     commands.push_back({"app", "set", "NAME --public|--members|--private", "change who may subscribe",
-                        [](auto& options, auto& positional)
-                        {
+                        [](auto& options, auto& positional) {
                             nameArgument(options, positional);
                             visibilityFlags(options);
                         },
-                        [](Context& ctx)
-                        {
+                        [](Context& ctx) {
                             auto name = requireAppName(ctx.options["name"].as<std::string>());
                             auto visibility = chosenVisibility(ctx.options);
                             if (!visibility)
@@ -182,25 +172,21 @@ void addAppCommands(std::vector<Command>& commands)
                                 ctx.out << "app '" << name << "' is now " << store::toString(*visibility) << '\n';
                             return kOk;
                         }});
-    commands.push_back({"app", "rotate-key", "NAME", "replace the push key, print the new one once", nameArgument,
-                        [](Context& ctx)
-                        {
-                            auto name = requireAppName(ctx.options["name"].as<std::string>());
-                            auto key = ctx.store().rotateKey(name);
-                            printKey(ctx, ctx.store().getApp(name), key,
-                                     "new push key for app '" + name + "' (the old one no longer works)");
-                            return kOk;
-                        }});
-    auto grant_arguments = [](po::options_description& options, po::positional_options_description& positional)
-    {
+    commands.push_back(
+        {"app", "rotate-key", "NAME", "replace the push key, print the new one once", nameArgument, [](Context& ctx) {
+             auto name = requireAppName(ctx.options["name"].as<std::string>());
+             auto key = ctx.store().rotateKey(name);
+             printKey(ctx, ctx.store().getApp(name), key,
+                      "new push key for app '" + name + "' (the old one no longer works)");
+             return kOk;
+         }});
+    auto grant_arguments = [](po::options_description& options, po::positional_options_description& positional) {
         nameArgument(options, positional);
         options.add_options()("member", po::value<std::string>()->required(), "member id");
         positional.add("member", 1);
     };
     commands.push_back({"app", "grant", "NAME MEMBER_ID", "allow a member to subscribe to a private app",
-                        grant_arguments,
-                        [](Context& ctx)
-                        {
+                        grant_arguments, [](Context& ctx) {
                             auto name = requireAppName(ctx.options["name"].as<std::string>());
                             auto member = requireMemberId(ctx.options["member"].as<std::string>());
                             ctx.store().grant(name, member);
@@ -213,9 +199,7 @@ void addAppCommands(std::vector<Command>& commands)
                             return kOk;
                         }});
     commands.push_back({"app", "revoke", "NAME MEMBER_ID", "remove a grant (live subscriptions end with 403)",
-                        grant_arguments,
-                        [](Context& ctx)
-                        {
+                        grant_arguments, [](Context& ctx) {
                             auto name = requireAppName(ctx.options["name"].as<std::string>());
                             auto member = requireMemberId(ctx.options["member"].as<std::string>());
                             ctx.store().revoke(name, member);

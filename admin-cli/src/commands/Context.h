@@ -36,8 +36,7 @@ struct Context
 {
     Context(std::ostream& out_stream, std::ostream& err_stream, std::istream& in_stream)
         : out(out_stream), err(err_stream), in(in_stream)
-    {
-    }
+    {}
 
     boost::program_options::variables_map options; ///< the command's own options
     std::ostream& out;

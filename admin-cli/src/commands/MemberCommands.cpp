@@ -68,23 +68,19 @@ void printToken(Context& ctx, const store::MemberInfo& member, const std::string
 void addMemberCommands(std::vector<Command>& commands)
 {
     commands.push_back({"member", "add", "MEMBER_ID [--token T]", "create a member; print a generated token once",
-                        [](auto& options, auto& positional)
-                        {
+                        [](auto& options, auto& positional) {
                             idArgument(options, positional);
                             tokenOption(options);
                         },
-                        [](Context& ctx)
-                        {
+                        [](Context& ctx) {
                             auto id = requireMemberId(ctx.options["member"].as<std::string>());
                             auto token = ctx.store().addMember(id, chosenToken(ctx));
                             printToken(ctx, ctx.store().getMember(id), token,
                                        "member " + std::to_string(id) + " created");
                             return kOk;
                         }});
-    commands.push_back({"member", "list", "", "list every member",
-                        [](auto&, auto&) {},
-                        [](Context& ctx)
-                        {
+    commands.push_back({"member", "list", "", "list every member", [](auto&, auto&) {},
+                        [](Context& ctx) {
                             auto members = ctx.store().listMembers();
                             if (ctx.json)
                             {
@@ -105,10 +101,9 @@ void addMemberCommands(std::vector<Command>& commands)
                                 ctx.out << "(no members: create one with wsgw-admin member add ID)\n";
                             return kOk;
                         }});
-    commands.push_back({"member", "show", "MEMBER_ID", "show one member and its grants", idArgument,
-                        [](Context& ctx)
-                        {
-                            auto member = ctx.store().getMember(requireMemberId(ctx.options["member"].as<std::string>()));
+    commands.push_back({"member", "show", "MEMBER_ID", "show one member and its grants", idArgument, [](Context& ctx) {
+                            auto member =
+                                ctx.store().getMember(requireMemberId(ctx.options["member"].as<std::string>()));
                             if (ctx.json)
                             {
                                 protocol::JsonWriter json;
@@ -123,9 +118,7 @@ void addMemberCommands(std::vector<Command>& commands)
                             return kOk;
                         }});
     commands.push_back({"member", "remove", "MEMBER_ID", "remove a member, its tokens and grants (sessions close)",
-                        idArgument,
-                        [](Context& ctx)
-                        {
+                        idArgument, [](Context& ctx) {
                             auto id = requireMemberId(ctx.options["member"].as<std::string>());
                             ctx.store().removeMember(id);
                             if (ctx.json)
@@ -139,36 +132,31 @@ void addMemberCommands(std::vector<Command>& commands)
                                 ctx.out << "member " << id << " removed\n";
                             return kOk;
                         }});
-    commands.push_back({"member", "token", "MEMBER_ID [--token T] [--add]",
-                        "replace the member's tokens (sessions using old ones close), print the new one once",
-                        [](auto& options, auto& positional)
-                        {
-                            idArgument(options, positional);
-                            tokenOption(options);
-                            options.add_options()("add", "add this token and keep the member's other tokens");
-                        },
-                        [](Context& ctx)
-                        {
-                            auto id = requireMemberId(ctx.options["member"].as<std::string>());
-                            auto mode = ctx.options.count("add") ? store::Store::TokenMode::Add
-                                                                 : store::Store::TokenMode::Replace;
-                            auto token = ctx.store().setToken(id, chosenToken(ctx), mode);
-                            printToken(ctx, ctx.store().getMember(id), token,
-                                       mode == store::Store::TokenMode::Add
-                                           ? "token added for member " + std::to_string(id)
-                                           : "new token for member " + std::to_string(id) +
-                                                 " (its other tokens no longer work)");
-                            return kOk;
-                        }});
+    commands.push_back(
+        {"member", "token", "MEMBER_ID [--token T] [--add]",
+         "replace the member's tokens (sessions using old ones close), print the new one once",
+         [](auto& options, auto& positional) {
+             idArgument(options, positional);
+             tokenOption(options);
+             options.add_options()("add", "add this token and keep the member's other tokens");
+         },
+         [](Context& ctx) {
+             auto id = requireMemberId(ctx.options["member"].as<std::string>());
+             auto mode = ctx.options.count("add") ? store::Store::TokenMode::Add : store::Store::TokenMode::Replace;
+             auto token = ctx.store().setToken(id, chosenToken(ctx), mode);
+             printToken(ctx, ctx.store().getMember(id), token,
+                        mode == store::Store::TokenMode::Add
+                            ? "token added for member " + std::to_string(id)
+                            : "new token for member " + std::to_string(id) + " (its other tokens no longer work)");
+             return kOk;
+         }});
     commands.push_back({"member", "import", "FILE",
                         "create or update members from CSV lines MEMBER_ID,TOKEN ('-' = stdin), all or nothing",
-                        [](auto& options, auto& positional)
-                        {
+                        [](auto& options, auto& positional) {
                             options.add_options()("file", po::value<std::string>()->required(), "CSV file or -");
                             positional.add("file", 1);
                         },
-                        [](Context& ctx)
-                        {
+                        [](Context& ctx) {
                             auto path = ctx.options["file"].as<std::string>();
                             std::ifstream file;
                             if (path != "-")
@@ -180,8 +168,7 @@ void addMemberCommands(std::vector<Command>& commands)
                             std::istream& csv = path == "-" ? ctx.in : file;
                             auto result = ctx.store().importMembers(csv);
                             if (result.short_tokens > 0)
-                                ctx.warn("warning: " + std::to_string(result.short_tokens) +
-                                         " token(s) shorter than " +
+                                ctx.warn("warning: " + std::to_string(result.short_tokens) + " token(s) shorter than " +
                                          std::to_string(store::kRecommendedSecretLength) + " characters");
                             size_t updated = result.members - result.created;
                             if (ctx.json)

@@ -26,8 +26,7 @@ void printTable(std::ostream& out, const std::vector<std::string>& header,
         for (size_t i = 0; i < row.size() && i < widths.size(); ++i)
             widths[i] = std::max(widths[i], row[i].size());
     }
-    auto line = [&](const std::vector<std::string>& cells)
-    {
+    auto line = [&](const std::vector<std::string>& cells) {
         std::string text;
         for (size_t i = 0; i < cells.size(); ++i)
         {

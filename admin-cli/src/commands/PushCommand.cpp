@@ -28,18 +28,16 @@ void addPushCommand(std::vector<Command>& commands)
 {
     commands.push_back(
         {"push", "", "NAME --text TEXT [--member ID]", "send a push through the local gateway",
-         [](po::options_description& options, po::positional_options_description& positional)
-         {
+         [](po::options_description& options, po::positional_options_description& positional) {
              options.add_options()("name", po::value<std::string>()->required(), "app name")(
                  "text", po::value<std::string>()->required(), "the text subscribers receive")(
                  "member", po::value<std::string>(), "only this member's connections (default: everyone)");
              positional.add("name", 1);
          },
-         [](Context& ctx)
-         {
+         [](Context& ctx) {
              auto name = requireAppName(ctx.options["name"].as<std::string>());
-             int64_t member = ctx.options.count("member") ? requireMemberId(ctx.options["member"].as<std::string>())
-                                                          : -1;
+             int64_t member =
+                 ctx.options.count("member") ? requireMemberId(ctx.options["member"].as<std::string>()) : -1;
              auto runtime_path = config::runtimeFilePath(ctx.db_path);
              auto runtime = config::readRuntimeFile(runtime_path);
              if (!runtime)
@@ -76,8 +74,7 @@ void addPushCommand(std::vector<Command>& commands)
                  message = parser.parse(reply).extract<Poco::JSON::Object::Ptr>()->getValue<std::string>("message");
              }
              catch (const std::exception&)
-             {
-             }
+             {}
              if (status != 202)
              {
                  if (status == 404)

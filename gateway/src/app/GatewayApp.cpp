@@ -30,7 +30,6 @@
 
 #include <csignal>
 #include <iostream>
-
 #include <unistd.h>
 
 namespace wsgw::app {
@@ -211,13 +210,12 @@ int GatewayApp::serve()
     auto public_socket = listen(settings.address, settings.port, settings.http_backlog);
     auto stat_socket = listen(settings.stat_address, settings.stat_port, 64);
     http::Server public_server("wsgw-http", public_socket,
-                               new http::PublicRouter(settings, loops, push, peers, metrics),
-                               httpParams(settings), settings.http_timeout);
+                               new http::PublicRouter(settings, loops, push, peers, metrics), httpParams(settings),
+                               settings.http_timeout);
     auto stat_params = httpParams(settings);
     stat_params->setMaxThreads(4);
     stat_params->setMaxQueued(64);
-    http::Server stat_server("wsgw-stat", stat_socket, new http::StatRouter(stats), stat_params,
-                             settings.http_timeout);
+    http::Server stat_server("wsgw-stat", stat_socket, new http::StatRouter(stats), stat_params, settings.http_timeout);
     public_server.start();
     stat_server.start();
 
@@ -225,13 +223,13 @@ int GatewayApp::serve()
     const int stat_port = stat_socket.address().port();
     const std::string runtime_path = config::runtimeFilePath(settings.db_path);
     config::writeRuntimeFile(runtime_path, {static_cast<int>(::getpid()), localUrl(settings.address, port) + "/push",
-                                    localUrl(settings.stat_address, stat_port), port, stat_port, admin_key});
+                                            localUrl(settings.stat_address, stat_port), port, stat_port, admin_key});
 
     PermissionWatcher watcher(settings, snapshots, loops);
     watcher.start();
 
-    log.notice("listening: WebSocket and push on %s port %d, stat on %s port %d, %z event loop(s)",
-               settings.address, port, settings.stat_address, stat_port, loops.size());
+    log.notice("listening: WebSocket and push on %s port %d, stat on %s port %d, %z event loop(s)", settings.address,
+               port, settings.stat_address, stat_port, loops.size());
     notifySystemd("READY=1\nSTATUS=serving on port " + std::to_string(port));
 
     waitForTerminationRequest();

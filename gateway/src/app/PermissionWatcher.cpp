@@ -9,8 +9,7 @@ namespace wsgw::app {
 PermissionWatcher::PermissionWatcher(const config::Settings& settings, hub::SnapshotHolder& snapshots,
                                      transport::LoopGroup& loops)
     : settings_(settings), snapshots_(snapshots), loops_(loops)
-{
-}
+{}
 
 PermissionWatcher::~PermissionWatcher()
 {

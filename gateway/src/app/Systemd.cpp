@@ -4,7 +4,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
-
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>

@@ -1,16 +1,14 @@
 #include "config/RuntimeFile.h"
 
-
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <fcntl.h>
 #include <fstream>
 #include <sstream>
 #include <system_error>
-
-#include <fcntl.h>
 #include <unistd.h>
 
 namespace wsgw::config {

@@ -35,20 +35,21 @@ int64_t parseInteger(const std::string& value, const std::string& where, int64_t
 template <typename T>
 Setter integer(T Settings::*member, int64_t min, int64_t max)
 {
-    return [member, min, max](Settings& s, const std::string& value, const std::string& where)
-    { s.*member = static_cast<T>(parseInteger(value, where, min, max)); };
+    return [member, min, max](Settings& s, const std::string& value, const std::string& where) {
+        s.*member = static_cast<T>(parseInteger(value, where, min, max));
+    };
 }
 
 Setter millis(Settings::Millis Settings::*member, int64_t min, int64_t max)
 {
-    return [member, min, max](Settings& s, const std::string& value, const std::string& where)
-    { s.*member = Settings::Millis(parseInteger(value, where, min, max)); };
+    return [member, min, max](Settings& s, const std::string& value, const std::string& where) {
+        s.*member = Settings::Millis(parseInteger(value, where, min, max));
+    };
 }
 
 Setter text(std::string Settings::*member)
 {
-    return [member](Settings& s, const std::string& value, const std::string& where)
-    {
+    return [member](Settings& s, const std::string& value, const std::string& where) {
         if (value.empty())
             throw Error(where + ": must not be empty");
         s.*member = value;
@@ -57,8 +58,7 @@ Setter text(std::string Settings::*member)
 
 Setter boolean(bool Settings::*member)
 {
-    return [member](Settings& s, const std::string& value, const std::string& where)
-    {
+    return [member](Settings& s, const std::string& value, const std::string& where) {
         if (value == "true" || value == "on" || value == "yes" || value == "1")
             s.*member = true;
         else if (value == "false" || value == "off" || value == "no" || value == "0")
@@ -90,8 +90,8 @@ const std::vector<Key>& table()
         {"ws.max_queue_bytes", integer(&Settings::max_queue_bytes, 1024, kGiB)},
         {"ws.send_buffer_bytes", integer(&Settings::send_buffer_bytes, 0, kGiB)},
         {"ws.close_timeout_ms", millis(&Settings::close_timeout, 1, kDay)},
-        {"ws.allowed_origins", [](Settings& s, const std::string& value, const std::string&)
-         { s.allowed_origins = value; }},
+        {"ws.allowed_origins",
+         [](Settings& s, const std::string& value, const std::string&) { s.allowed_origins = value; }},
         {"limits.max_connections", integer(&Settings::max_connections, 0, 1LL << 32)},
         {"limits.max_connections_per_ip", integer(&Settings::max_connections_per_ip, 0, 1LL << 32)},
         {"limits.max_subscriptions", integer(&Settings::max_subscriptions, 1, 1 << 20)},
@@ -100,8 +100,7 @@ const std::vector<Key>& table()
         {"push.require_key", boolean(&Settings::push_require_key)},
         {"push.max_body_bytes", integer(&Settings::push_max_body_bytes, 1024, kGiB)},
         {"apps.unknown",
-         [](Settings& s, const std::string& value, const std::string& where)
-         {
+         [](Settings& s, const std::string& value, const std::string& where) {
              if (value == "reject")
                  s.unknown_apps = UnknownApps::Reject;
              else if (value == "public")

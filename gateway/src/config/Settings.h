@@ -36,17 +36,17 @@ struct Settings
     using Millis = std::chrono::milliseconds;
 
     // [server]
-    std::string address = "::";           ///< WebSocket + push; "::" is every IPv6 and IPv4 address
+    std::string address = "::"; ///< WebSocket + push; "::" is every IPv6 and IPv4 address
     uint16_t port = 5000;
     std::string stat_address = "127.0.0.1"; ///< /stat, /metrics, /healthz
     uint16_t stat_port = 6000;
-    unsigned threads = 0;                 ///< event-loop threads; 0 = one per core
+    unsigned threads = 0; ///< event-loop threads; 0 = one per core
 
     // [http]
-    int http_max_threads = 16;            ///< Poco pool threads for HTTP requests (never for WebSockets)
-    int http_max_queued = 1024;           ///< accepted connections waiting for a pool thread
-    int http_backlog = 4096;              ///< listen(2) backlog, sized for reconnect storms
-    Millis http_timeout{10000};           ///< one whole request (headers + body) must arrive within this
+    int http_max_threads = 16;  ///< Poco pool threads for HTTP requests (never for WebSockets)
+    int http_max_queued = 1024; ///< accepted connections waiting for a pool thread
+    int http_backlog = 4096;    ///< listen(2) backlog, sized for reconnect storms
+    Millis http_timeout{10000}; ///< one whole request (headers + body) must arrive within this
     Millis http_keep_alive_timeout{15000};
 
     // [ws]
@@ -59,26 +59,26 @@ struct Settings
     std::string allowed_origins;          ///< space-separated Origin values browsers may connect from; empty = any
 
     // [limits]
-    size_t max_connections = 100000;      ///< WebSocket connections at once; more get 503 before the upgrade
+    size_t max_connections = 100000;       ///< WebSocket connections at once; more get 503 before the upgrade
     size_t max_connections_per_ip = 10000; ///< from one address at once; 0 = unlimited
-    size_t max_subscriptions = 256;       ///< apps one connection may subscribe to
-    size_t auth_failures_per_ip = 20;     ///< failed logins per address per window before logins are refused
+    size_t max_subscriptions = 256;        ///< apps one connection may subscribe to
+    size_t auth_failures_per_ip = 20;      ///< failed logins per address per window before logins are refused
     Millis auth_failure_window{60000};
 
     // [push]
-    bool push_require_key = true;         ///< Authorization: Bearer <app push key> on /push
+    bool push_require_key = true; ///< Authorization: Bearer <app push key> on /push
     size_t push_max_body_bytes = 1024 * 1024;
 
     // [apps]
     UnknownApps unknown_apps = UnknownApps::Reject;
 
     // [db]
-    std::string db_path = "wsgw.db";      ///< relative paths are relative to the working directory
+    std::string db_path = "wsgw.db"; ///< relative paths are relative to the working directory
     Millis db_busy_timeout{5000};
-    Millis db_poll_interval{250};         ///< how often PRAGMA data_version is checked
+    Millis db_poll_interval{250}; ///< how often PRAGMA data_version is checked
 
     // [shutdown]
-    Millis drain_timeout{5000};           ///< SIGTERM: time to flush queued frames before exit
+    Millis drain_timeout{5000}; ///< SIGTERM: time to flush queued frames before exit
 
     /// Reads an INI file. Keys absent from the file keep their defaults; an
     /// unknown key or a bad value throws config::Error naming the key and file.

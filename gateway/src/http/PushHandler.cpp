@@ -4,7 +4,6 @@
 #include "http/Server.h"
 
 #include <Poco/Logger.h>
-
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
 
@@ -36,8 +35,8 @@ void PushHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net
     catch (const std::exception& e)
     {
         // A broken request or connection; this request fails, nothing else does.
-        Poco::Logger::get("wsgw.http").information("push request from %s failed: %s",
-                                                   request.clientAddress().toString(), std::string(e.what()));
+        Poco::Logger::get("wsgw.http")
+            .information("push request from %s failed: %s", request.clientAddress().toString(), std::string(e.what()));
         if (!response.sent())
         {
             response.setKeepAlive(false);
@@ -61,8 +60,9 @@ void PushHandler::serve(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPSe
     {
         // SPEC §5: refused before reading the body; the connection is closed.
         response.setKeepAlive(false);
-        sendError(response, 413, "body of " + std::to_string(declared) + " bytes is over the limit of " +
-                                     std::to_string(max_body_) + " bytes");
+        sendError(response, 413,
+                  "body of " + std::to_string(declared) + " bytes is over the limit of " + std::to_string(max_body_) +
+                      " bytes");
         return;
     }
     std::string body;

@@ -19,13 +19,10 @@ std::string recipientsMessage(size_t count)
 
 } // namespace
 
-PushService::PushService(const config::Settings& settings, hub::SnapshotHolder& snapshots,
-                         transport::LoopGroup& loops, hub::Metrics& metrics,
-                         std::optional<store::Digest> admin_key_hash)
-    : settings_(settings), snapshots_(snapshots), loops_(loops), metrics_(metrics),
-      admin_key_hash_(admin_key_hash)
-{
-}
+PushService::PushService(const config::Settings& settings, hub::SnapshotHolder& snapshots, transport::LoopGroup& loops,
+                         hub::Metrics& metrics, std::optional<store::Digest> admin_key_hash)
+    : settings_(settings), snapshots_(snapshots), loops_(loops), metrics_(metrics), admin_key_hash_(admin_key_hash)
+{}
 
 int PushService::authorize(const store::Snapshot& snapshot, const std::string& app, std::string_view bearer,
                            std::string& message) const
@@ -123,8 +120,7 @@ PushReply PushService::handle(std::string_view body, std::string_view bearer)
     int status = accepted == results.size() ? 202 : 207;
     protocol::JsonWriter json;
     json.beginObject().key("code").value(status);
-    json.key("message").value(std::to_string(accepted) + " of " + std::to_string(results.size()) +
-                              " pushes accepted");
+    json.key("message").value(std::to_string(accepted) + " of " + std::to_string(results.size()) + " pushes accepted");
     json.key("results").beginArray();
     for (const auto& result : results)
     {

@@ -68,12 +68,10 @@ Poco::Net::HTTPRequestHandler* PublicRouter::createRequestHandler(const Poco::Ne
         return new UpgradeHandler(loops_, peers_, metrics_, origins_);
     if (path == "/healthz")
         return health();
-    return new FunctionHandler(
-        [](auto&, auto& response)
-        {
-            response.set("Upgrade", "websocket");
-            sendError(response, 426, "this is a WebSocket endpoint: connect with a WebSocket client, or POST /push");
-        });
+    return new FunctionHandler([](auto&, auto& response) {
+        response.set("Upgrade", "websocket");
+        sendError(response, 426, "this is a WebSocket endpoint: connect with a WebSocket client, or POST /push");
+    });
 }
 
 Poco::Net::HTTPRequestHandler* StatRouter::createRequestHandler(const Poco::Net::HTTPServerRequest& request)
@@ -82,11 +80,11 @@ Poco::Net::HTTPRequestHandler* StatRouter::createRequestHandler(const Poco::Net:
     if (path == "/healthz")
         return health();
     if (path != "/stat" && path != "/metrics")
-        return new FunctionHandler([](auto&, auto& response)
-                                   { sendError(response, 404, "not found: try /stat, /stat?format=json, /metrics"); });
+        return new FunctionHandler([](auto&, auto& response) {
+            sendError(response, 404, "not found: try /stat, /stat?format=json, /metrics");
+        });
     return new FunctionHandler(
-        [this, path](Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& response)
-        {
+        [this, path](Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& response) {
             auto rows = stats_.rows();
             if (!rows)
             {

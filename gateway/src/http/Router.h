@@ -8,10 +8,10 @@
 #include "hub/PeerLimits.h"
 #include "transport/LoopGroup.h"
 
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+
 #include <set>
 #include <string>
-
-#include <Poco/Net/HTTPRequestHandlerFactory.h>
 
 namespace wsgw::http {
 

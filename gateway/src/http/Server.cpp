@@ -18,9 +18,8 @@
 #include <map>
 #include <mutex>
 #include <set>
-#include <thread>
-
 #include <sys/socket.h>
+#include <thread>
 
 namespace wsgw::http {
 
@@ -176,8 +175,7 @@ private:
     mutable std::mutex mutex_;
     std::condition_variable wake_;
     std::multimap<std::chrono::steady_clock::time_point, ConnectionState*> deadlines_;
-    std::map<ConnectionState*, std::multimap<std::chrono::steady_clock::time_point, ConnectionState*>::iterator>
-        armed_;
+    std::map<ConnectionState*, std::multimap<std::chrono::steady_clock::time_point, ConnectionState*>::iterator> armed_;
     std::set<ConnectionState*> live_;
     bool stopping_ = false;
     bool closing_ = false;
@@ -203,8 +201,7 @@ public:
                       Poco::Net::HTTPRequestHandlerFactory::Ptr factory, std::shared_ptr<ConnectionTracker> tracker)
         : TCPServerConnection(socket), params_(std::move(params)), factory_(std::move(factory)),
           tracker_(std::move(tracker))
-    {
-    }
+    {}
 
     void run() override
     {
@@ -297,8 +294,7 @@ public:
     GuardedConnectionFactory(Poco::Net::HTTPServerParams::Ptr params, Poco::Net::HTTPRequestHandlerFactory::Ptr factory,
                              std::shared_ptr<ConnectionTracker> tracker)
         : params_(std::move(params)), factory_(std::move(factory)), tracker_(std::move(tracker))
-    {
-    }
+    {}
 
     Poco::Net::TCPServerConnection* createConnection(const Poco::Net::StreamSocket& socket) override
     {
@@ -328,8 +324,7 @@ void markSocketDetached()
 Server::Server(const std::string& name, const Poco::Net::ServerSocket& socket,
                Poco::Net::HTTPRequestHandlerFactory::Ptr factory, Poco::Net::HTTPServerParams::Ptr params,
                std::chrono::milliseconds request_deadline)
-    : tracker_(std::make_shared<ConnectionTracker>(request_deadline)),
-      pool_(name, 1, params->getMaxThreads())
+    : tracker_(std::make_shared<ConnectionTracker>(request_deadline)), pool_(name, 1, params->getMaxThreads())
 {
     tcp_ = std::make_unique<Poco::Net::TCPServer>(new GuardedConnectionFactory(params, factory, tracker_), pool_,
                                                   socket, params);

@@ -20,8 +20,7 @@ std::vector<Counter> counters(const hub::Metrics& m)
 {
     using hub::Metrics;
     return {
-        {"connections", "Open WebSocket connections.", "gauge",
-         static_cast<uint64_t>(Metrics::get(m.connections))},
+        {"connections", "Open WebSocket connections.", "gauge", static_cast<uint64_t>(Metrics::get(m.connections))},
         {"authenticated", "Connections authenticated as a member.", "gauge",
          static_cast<uint64_t>(Metrics::get(m.authenticated))},
         {"anonymous", "Anonymous connections.", "gauge", static_cast<uint64_t>(Metrics::get(m.anonymous))},
@@ -49,11 +48,10 @@ std::vector<Counter> counters(const hub::Metrics& m)
 
 } // namespace
 
-StatService::StatService(const config::Settings& settings, hub::SnapshotHolder& snapshots,
-                         transport::LoopGroup& loops, hub::Metrics& metrics)
+StatService::StatService(const config::Settings& settings, hub::SnapshotHolder& snapshots, transport::LoopGroup& loops,
+                         hub::Metrics& metrics)
     : settings_(settings), snapshots_(snapshots), loops_(loops), metrics_(metrics)
-{
-}
+{}
 
 std::optional<std::vector<StatService::AppRow>> StatService::rows()
 {

@@ -13,7 +13,6 @@
 #include <Poco/Net/StreamSocket.h>
 
 #include <cstring>
-
 #include <netinet/in.h>
 #include <unistd.h>
 
@@ -113,8 +112,7 @@ void UpgradeHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Poco::
     if (fd < 0)
     {
         peers_.release(peer.sin6_addr);
-        Poco::Logger::get("wsgw.http").error("dup of an upgraded socket failed: %s",
-                                             std::string(std::strerror(errno)));
+        Poco::Logger::get("wsgw.http").error("dup of an upgraded socket failed: %s", std::string(std::strerror(errno)));
         return;
     }
     socket.close();

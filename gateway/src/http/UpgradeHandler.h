@@ -7,10 +7,10 @@
 #include "hub/PeerLimits.h"
 #include "transport/LoopGroup.h"
 
+#include <Poco/Net/HTTPRequestHandler.h>
+
 #include <set>
 #include <string>
-
-#include <Poco/Net/HTTPRequestHandler.h>
 
 namespace wsgw::http {
 
@@ -21,8 +21,7 @@ public:
     UpgradeHandler(transport::LoopGroup& loops, hub::PeerLimits& peers, hub::Metrics& metrics,
                    const std::set<std::string>& origins)
         : loops_(loops), peers_(peers), metrics_(metrics), origins_(origins)
-    {
-    }
+    {}
     void handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) override;
 
     /// True if REQUEST asks for a WebSocket upgrade at all (Upgrade: websocket).

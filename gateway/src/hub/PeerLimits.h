@@ -7,10 +7,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
+#include <netinet/in.h>
 #include <string>
 #include <unordered_map>
-
-#include <netinet/in.h>
 
 namespace wsgw::hub {
 
@@ -19,9 +18,9 @@ class PeerLimits
 public:
     struct Config
     {
-        size_t max_connections = 0;         ///< 0 = unlimited
-        size_t max_connections_per_ip = 0;  ///< 0 = unlimited
-        size_t auth_failures_per_ip = 0;    ///< 0 = unlimited
+        size_t max_connections = 0;        ///< 0 = unlimited
+        size_t max_connections_per_ip = 0; ///< 0 = unlimited
+        size_t auth_failures_per_ip = 0;   ///< 0 = unlimited
         std::chrono::milliseconds auth_failure_window{60000};
     };
 

@@ -28,8 +28,8 @@ struct DecodedPush
 
 struct PushBody
 {
-    bool ok = false;        ///< false: the whole body is bad (400 with error)
-    bool batch = false;     ///< the body was an array
+    bool ok = false;    ///< false: the whole body is bad (400 with error)
+    bool batch = false; ///< the body was an array
     std::string error;
     std::vector<DecodedPush> items; ///< one per object (one for a single push)
 };

@@ -119,13 +119,11 @@ int64_t Database::lastInsertRowId()
 }
 
 Statement::Statement(Database& db, sqlite3_stmt* stmt, std::string sql) : db_(db), stmt_(stmt), sql_(std::move(sql))
-{
-}
+{}
 
 Statement::Statement(Statement&& other) noexcept
     : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)), sql_(std::move(other.sql_))
-{
-}
+{}
 
 Statement::~Statement()
 {
@@ -164,8 +162,7 @@ bool Statement::step()
 void Statement::run()
 {
     while (step())
-    {
-    }
+    {}
 }
 
 void Statement::reset()

@@ -20,8 +20,7 @@ std::vector<MemberCsvRow> parseMemberCsv(std::istream& in)
     size_t bad_lines = 0;
     std::string line;
     size_t number = 0;
-    auto problem = [&](std::string text)
-    {
+    auto problem = [&](std::string text) {
         ++bad_lines;
         if (problems.size() < kMaxReportedLines)
             problems.push_back("line " + std::to_string(number) + ": " + std::move(text));

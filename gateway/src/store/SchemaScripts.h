@@ -7,8 +7,8 @@ namespace wsgw::store {
 
 struct SchemaScript
 {
-    int version;       ///< 1, 2, ... in order; PRAGMA user_version after applying it
-    const char* file;  ///< the source file name, for messages
+    int version;      ///< 1, 2, ... in order; PRAGMA user_version after applying it
+    const char* file; ///< the source file name, for messages
     const char* sql;
 };
 

@@ -3,9 +3,8 @@
 #include <Poco/SHA2Engine.h>
 
 #include <cerrno>
-#include <system_error>
-
 #include <sys/random.h>
+#include <system_error>
 
 namespace wsgw::store {
 
@@ -72,8 +71,7 @@ std::optional<Digest> digestFromHex(std::string_view hex)
 {
     if (hex.size() != 64)
         return std::nullopt;
-    auto nibble = [](char c) -> int
-    {
+    auto nibble = [](char c) -> int {
         if (c >= '0' && c <= '9')
             return c - '0';
         if (c >= 'a' && c <= 'f')

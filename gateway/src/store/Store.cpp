@@ -220,8 +220,9 @@ std::vector<MemberInfo> Store::listMembers()
     Transaction tx(db_, Transaction::Kind::Deferred);
     std::vector<MemberInfo> members;
     std::map<int64_t, size_t> by_id;
-    auto stmt = db_.prepare("SELECT m.id, m.created_at, (SELECT count(*) FROM member_tokens t WHERE t.member_id = m.id) "
-                            "FROM members m ORDER BY m.id");
+    auto stmt =
+        db_.prepare("SELECT m.id, m.created_at, (SELECT count(*) FROM member_tokens t WHERE t.member_id = m.id) "
+                    "FROM members m ORDER BY m.id");
     while (stmt.step())
     {
         by_id[stmt.columnInt64(0)] = members.size();

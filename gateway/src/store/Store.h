@@ -22,15 +22,15 @@ struct AppInfo
 {
     std::string name;
     Visibility visibility = Visibility::Public;
-    int64_t created_at = 0;          ///< unix seconds
-    std::vector<int64_t> granted;    ///< members with a grant, ascending
+    int64_t created_at = 0;       ///< unix seconds
+    std::vector<int64_t> granted; ///< members with a grant, ascending
 };
 
 struct MemberInfo
 {
     int64_t id = 0;
-    int64_t created_at = 0;          ///< unix seconds
-    int64_t tokens = 0;              ///< how many tokens the member holds
+    int64_t created_at = 0;           ///< unix seconds
+    int64_t tokens = 0;               ///< how many tokens the member holds
     std::vector<std::string> granted; ///< private apps granted, by name
 };
 

@@ -8,10 +8,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <netinet/in.h>
 #include <string>
 #include <vector>
-
-#include <netinet/in.h>
 
 namespace wsgw::transport {
 
@@ -47,10 +46,10 @@ struct Connection : hub::Subscriber
 
     std::vector<Frame> queue; ///< frames not yet fully written, oldest first from queue_head
     size_t queue_head = 0;
-    size_t head_offset = 0;   ///< bytes of queue[queue_head] already written
-    size_t queued_bytes = 0;  ///< unwritten bytes in queue
+    size_t head_offset = 0;  ///< bytes of queue[queue_head] already written
+    size_t queued_bytes = 0; ///< unwritten bytes in queue
 
-    sockaddr_in6 peer{};      ///< IPv4 peers are kept as v4-mapped addresses
+    sockaddr_in6 peer{}; ///< IPv4 peers are kept as v4-mapped addresses
 
     /// "ADDRESS:PORT" of the peer, for log lines.
     std::string peerText() const;

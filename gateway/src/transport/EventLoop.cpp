@@ -10,16 +10,15 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
-#include <stdexcept>
-#include <system_error>
-
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdexcept>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <system_error>
 #include <unistd.h>
 
 namespace wsgw::transport {
@@ -62,8 +61,8 @@ EventLoop::EventLoop(int index, const config::Settings& settings, MessageHandler
     limits_.require_mask = true;
     read_buffer_.resize(kReadBufferSize);
     // The sweep runs often enough for the shortest timer it serves.
-    int64_t shortest = std::min({settings.auth_window.count(), settings.ping_interval.count(),
-                                 settings.close_timeout.count(), int64_t{4000}});
+    int64_t shortest = std::min(
+        {settings.auth_window.count(), settings.ping_interval.count(), settings.close_timeout.count(), int64_t{4000}});
     tick_ms_ = std::max<int64_t>(10, shortest / 4);
 
     epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
@@ -373,9 +372,8 @@ std::vector<size_t> EventLoop::deliver(const std::vector<Outgoing>& pushes)
     for (const auto& push : pushes)
     {
         // O(recipients): one shared_ptr copy and a vector push_back per recipient.
-        size_t count = registry_.forEachRecipient(push.app, push.member_id,
-                                                  [&](hub::Subscriber& s)
-                                                  { enqueue(static_cast<Connection&>(s), push.frame); });
+        size_t count = registry_.forEachRecipient(
+            push.app, push.member_id, [&](hub::Subscriber& s) { enqueue(static_cast<Connection&>(s), push.frame); });
         counts.push_back(count);
         total += count;
     }
@@ -670,17 +668,15 @@ void EventLoop::applySnapshot(hub::SnapshotPtr snapshot)
 
 void EventLoop::collect(LoopStats& stats) const
 {
-    registry_.forEachApp(
-        [&](const hub::AppSubscribers& app)
+    registry_.forEachApp([&](const hub::AppSubscribers& app) {
+        auto& entry = stats.apps[app.name];
+        entry.connections += static_cast<int64_t>(app.subscribers.size());
+        for (const hub::Subscriber* s : app.subscribers)
         {
-            auto& entry = stats.apps[app.name];
-            entry.connections += static_cast<int64_t>(app.subscribers.size());
-            for (const hub::Subscriber* s : app.subscribers)
-            {
-                if (s->isMember())
-                    entry.members.insert(s->member_id);
-            }
-        });
+            if (s->isMember())
+                entry.members.insert(s->member_id);
+        }
+    });
 }
 
 void EventLoop::shutdown(std::chrono::milliseconds drain)

@@ -17,7 +17,8 @@ LoopGroup::LoopGroup(const config::Settings& settings, MessageHandler& handler, 
 {
     unsigned count = settings.threads ? settings.threads : std::max(1u, std::thread::hardware_concurrency());
     for (unsigned i = 0; i < count; ++i)
-        loops_.push_back(std::make_unique<EventLoop>(static_cast<int>(i), settings, handler, metrics, peers, snapshots.get()));
+        loops_.push_back(
+            std::make_unique<EventLoop>(static_cast<int>(i), settings, handler, metrics, peers, snapshots.get()));
 }
 
 LoopGroup::~LoopGroup() = default;
@@ -44,8 +45,7 @@ std::optional<std::vector<size_t>> LoopGroup::publish(std::vector<Outgoing> push
     struct Job
     {
         explicit Job(int parties, std::vector<Outgoing> p) : done(parties), pushes(std::move(p)), counts(pushes.size())
-        {
-        }
+        {}
         hub::Completion done;
         const std::vector<Outgoing> pushes;
         std::vector<size_t> counts;
@@ -54,17 +54,13 @@ std::optional<std::vector<size_t>> LoopGroup::publish(std::vector<Outgoing> push
     auto job = std::make_shared<Job>(static_cast<int>(loops_.size()), std::move(pushes));
     for (auto& loop : loops_)
     {
-        loop->post(
-            [job](EventLoop& l)
-            {
-                auto counts = l.deliver(job->pushes);
-                job->done.arriveWith(
-                    [&]
-                    {
-                        for (size_t i = 0; i < counts.size(); ++i)
-                            job->counts[i] += counts[i];
-                    });
+        loop->post([job](EventLoop& l) {
+            auto counts = l.deliver(job->pushes);
+            job->done.arriveWith([&] {
+                for (size_t i = 0; i < counts.size(); ++i)
+                    job->counts[i] += counts[i];
             });
+        });
     }
     if (!job->done.wait(timeout))
         return std::nullopt;
@@ -88,22 +84,18 @@ std::optional<LoopStats> LoopGroup::collectStats(std::chrono::milliseconds timeo
     auto job = std::make_shared<Job>(static_cast<int>(loops_.size()));
     for (auto& loop : loops_)
     {
-        loop->post(
-            [job](EventLoop& l)
-            {
-                LoopStats local;
-                l.collect(local);
-                job->done.arriveWith(
-                    [&]
-                    {
-                        for (auto& [name, app] : local.apps)
-                        {
-                            auto& merged = job->stats.apps[name];
-                            merged.connections += app.connections;
-                            merged.members.merge(app.members);
-                        }
-                    });
+        loop->post([job](EventLoop& l) {
+            LoopStats local;
+            l.collect(local);
+            job->done.arriveWith([&] {
+                for (auto& [name, app] : local.apps)
+                {
+                    auto& merged = job->stats.apps[name];
+                    merged.connections += app.connections;
+                    merged.members.merge(app.members);
+                }
             });
+        });
     }
     if (!job->done.wait(timeout))
         return std::nullopt;

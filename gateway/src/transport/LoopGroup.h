@@ -21,8 +21,8 @@ class LoopGroup
 public:
     /// Creates settings.threads loops (one per core when 0). Startup only.
     /// HANDLER decides what client messages mean; it must outlive the group.
-    LoopGroup(const config::Settings& settings, MessageHandler& handler, hub::Metrics& metrics,
-              hub::PeerLimits& peers, hub::SnapshotHolder& snapshots);
+    LoopGroup(const config::Settings& settings, MessageHandler& handler, hub::Metrics& metrics, hub::PeerLimits& peers,
+              hub::SnapshotHolder& snapshots);
     ~LoopGroup();
 
     /// Starts the loop threads. Startup only.

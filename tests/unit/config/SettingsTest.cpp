@@ -76,7 +76,7 @@ TEST(SettingsTest, UnknownKeyIsNamed)
 TEST(SettingsTest, BadValuesAreRejectedWithTheirKey)
 {
     const char* cases[] = {
-        "[server]\nport = 70000\n", "[server]\nport = http\n",  "[push]\nrequire_key = maybe\n",
+        "[server]\nport = 70000\n", "[server]\nport = http\n",        "[push]\nrequire_key = maybe\n",
         "[apps]\nunknown = open\n", "[ws]\nmax_message_bytes = -1\n", "[db]\npath =\n",
     };
     for (const char* text : cases)

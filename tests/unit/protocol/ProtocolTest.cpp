@@ -106,8 +106,15 @@ TEST(ClientMessageTest, SubscribeForms)
     auto unsub = parseSubscribe(R"({"app":"match","action":"unsubscribe"})");
     EXPECT_EQ(unsub.action, SubscribeRequest::Action::Unsubscribe);
     EXPECT_EQ(parseSubscribe(R"({"app":"m","action":"subscribe"})").action, SubscribeRequest::Action::Subscribe);
-    const char* bad[] = {"", "x", "[]", "{}", R"({"app":""})", R"({"app":5})", R"({"app":"a b"})",
-                         R"({"app":"m","action":"explode"})", R"({"app":"m","action":1})"};
+    const char* bad[] = {"",
+                         "x",
+                         "[]",
+                         "{}",
+                         R"({"app":""})",
+                         R"({"app":5})",
+                         R"({"app":"a b"})",
+                         R"({"app":"m","action":"explode"})",
+                         R"({"app":"m","action":1})"};
     for (const char* text : bad)
         EXPECT_EQ(parseSubscribe(text).action, SubscribeRequest::Action::Bad) << text;
 }

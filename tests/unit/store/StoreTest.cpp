@@ -1,6 +1,8 @@
 // Store: schema migrations, constraints, every repository operation and its
 // failures, secrets stored only as hashes, concurrency, change detection.
 
+#include "store/Store.h"
+
 #include "store/Database.h"
 #include "store/Error.h"
 #include "store/MemberCsv.h"
@@ -8,11 +10,9 @@
 #include "store/Names.h"
 #include "store/SchemaScripts.h"
 #include "store/Secret.h"
-#include "store/Store.h"
 #include "support/TempDir.h"
 
 #include <gtest/gtest.h>
-
 #include <sqlite3.h>
 
 #include <fstream>
@@ -105,7 +105,8 @@ TEST(SchemaTest, ConstraintsRejectBadRows)
     auto& db = store.database();
     std::string hash(64, 'a');
     EXPECT_THROW(db.exec("INSERT INTO apps (name, visibility, push_key_hash, created_at) VALUES ('bad name', "
-                         "'public', '" + hash + "', 0)"),
+                         "'public', '" +
+                         hash + "', 0)"),
                  Error);
     EXPECT_THROW(db.exec("INSERT INTO apps (name, visibility, push_key_hash, created_at) VALUES ('ok', 'secret', '" +
                          hash + "', 0)"),
@@ -236,8 +237,7 @@ TEST(StoreTest, TokensAreNeverStoredInClear)
     store.importMembers(csv);
     for (const std::string& secret : {token, std::string("my-own-secret-token"), std::string("imported-secret-token")})
     {
-        EXPECT_EQ(count(store.database(), "SELECT count(*) FROM member_tokens WHERE token_hash = '" + secret + "'"),
-                  0);
+        EXPECT_EQ(count(store.database(), "SELECT count(*) FROM member_tokens WHERE token_hash = '" + secret + "'"), 0);
         EXPECT_EQ(count(store.database(),
                         "SELECT count(*) FROM member_tokens WHERE token_hash = '" + toHex(sha256(secret)) + "'"),
                   1);
