@@ -8,10 +8,7 @@ namespace wsgw::protocol {
 AuthRequest parseAuth(std::string_view text)
 {
     AuthRequest request;
-    auto var = parseJson(text);
-    if (!var)
-        return request;
-    auto object = asObject(*var);
+    auto object = parseObject(text);
     if (!object)
         return request;
     int64_t member_id = 0;
@@ -29,10 +26,7 @@ AuthRequest parseAuth(std::string_view text)
 SubscribeRequest parseSubscribe(std::string_view text)
 {
     SubscribeRequest request;
-    auto var = parseJson(text);
-    if (!var)
-        return request;
-    auto object = asObject(*var);
+    auto object = parseObject(text);
     if (!object)
         return request;
     std::string app;

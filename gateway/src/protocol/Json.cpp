@@ -32,6 +32,12 @@ Poco::JSON::Object::Ptr asObject(const Poco::Dynamic::Var& var)
     return var.extract<Poco::JSON::Object::Ptr>();
 }
 
+Poco::JSON::Object::Ptr parseObject(std::string_view text)
+{
+    auto var = parseJson(text);
+    return var ? asObject(*var) : nullptr;
+}
+
 FieldState getInt64(const Poco::JSON::Object& object, const std::string& key, int64_t& out)
 {
     if (!object.has(key))

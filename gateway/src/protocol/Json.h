@@ -38,4 +38,7 @@ FieldState getString(const Poco::JSON::Object& object, const std::string& key, s
 /// The object inside VAR, or null if VAR is not an object.
 Poco::JSON::Object::Ptr asObject(const Poco::Dynamic::Var& var);
 
+/// TEXT parsed as a JSON object, or null if it is not JSON or not an object.
+Poco::JSON::Object::Ptr parseObject(std::string_view text);
+
 } // namespace wsgw::protocol

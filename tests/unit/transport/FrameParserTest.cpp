@@ -4,6 +4,7 @@
 
 #include "transport/FrameParser.h"
 
+#include "support/Bytes.h"
 #include "transport/FrameWriter.h"
 
 #include <gtest/gtest.h>
@@ -15,18 +16,9 @@
 #include <vector>
 
 using namespace wsgw::transport;
+using wsgw::test::bytes;
 
 namespace {
-
-std::string bytes(std::initializer_list<int> values)
-{
-    std::string out;
-    for (int v : values)
-    {
-        out.push_back(static_cast<char>(v));
-    }
-    return out;
-}
 
 std::string closePayload(uint16_t code, std::string_view reason = {})
 {

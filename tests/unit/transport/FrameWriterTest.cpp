@@ -3,6 +3,7 @@
 
 #include "transport/FrameWriter.h"
 
+#include "support/Bytes.h"
 #include "transport/FrameParser.h"
 #include "transport/Utf8Validator.h"
 
@@ -11,20 +12,9 @@
 #include <string>
 
 using namespace wsgw::transport;
+using wsgw::test::bytes;
 
-namespace {
-
-std::string bytes(std::initializer_list<int> values)
-{
-    std::string out;
-    for (int v : values)
-    {
-        out.push_back(static_cast<char>(v));
-    }
-    return out;
-}
-
-} // namespace
+namespace {} // namespace
 
 // RFC 6455 §5.2: minimal length encoding, 7, 16 or 64 bits.
 TEST(FrameWriterTest, HeaderSizeFollowsTheLengthEncoding)

@@ -3,6 +3,8 @@
 
 #include "transport/Utf8Validator.h"
 
+#include "support/Bytes.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -10,18 +12,9 @@
 #include <vector>
 
 using namespace wsgw::transport;
+using wsgw::test::bytes;
 
 namespace {
-
-std::string bytes(std::initializer_list<int> values)
-{
-    std::string out;
-    for (int v : values)
-    {
-        out.push_back(static_cast<char>(v));
-    }
-    return out;
-}
 
 /// Standard UTF-8 encoding of CP (also of surrogates, which must then be rejected).
 std::string encode(uint32_t cp)
