@@ -4,6 +4,8 @@
 #include "store/Error.h"
 #include "store/Names.h"
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <grp.h>
 #include <iostream>
@@ -55,9 +57,58 @@ void printUsage(std::ostream& out, const po::options_description& global, const 
     }
     out << '\n' << global << '\n';
     out << "The database is the one named by --db, else by the [db] path of --config FILE, else of\n"
-        << kPackagedConfig << " when it exists, else ./wsgw.db. Exit status: 0 success; 1 the thing\n"
-        << "named does not exist or already exists, or the command could not be done; 2 usage error.\n"
-        << "`wsgw-admin COMMAND --help` describes one command.\n";
+        << kPackagedConfig << " when it exists, else ./wsgw.db in the working directory. --db and\n"
+        << "--config together are a usage error. Every command but `db check` creates and migrates\n"
+        << "the database if needed.\n\n"
+        << "Push keys and tokens are printed once, when made, and stored only as SHA-256.\n"
+        << "--json prints exactly one compact JSON document on stdout; errors stay text on stderr.\n\n"
+        << "Exit status: 0 success; 1 the thing named does not exist or already exists, or the\n"
+        << "command could not be done (bad import file, database error); 2 usage error.\n"
+        << "`wsgw-admin COMMAND --help` describes one command; after --, words are arguments\n"
+        << "even if they start with - (wsgw-admin app add -- -x).\n";
+}
+
+bool isPositional(const po::positional_options_description& positional, const std::string& name)
+{
+    // Our commands take at most a few positional arguments (never "the rest").
+    for (unsigned i = 0; i < positional.max_total_count() && i < 16; ++i)
+    {
+        if (positional.name_for_position(i) == name)
+            return true;
+    }
+    return false;
+}
+
+void printCommandHelp(std::ostream& out, const Command& command, const po::options_description& options,
+                      const po::positional_options_description& positional)
+{
+    out << "usage: wsgw-admin [--db PATH | --config FILE] [--json] " << words(command)
+        << (command.args.empty() ? "" : " " + command.args) << "\n\n"
+        << command.summary << '\n';
+    if (!command.details.empty())
+        out << '\n' << command.details << '\n';
+    // Positional arguments are options inside program_options; show only real ones.
+    po::options_description visible(words(command) + " options");
+    for (const auto& option : options.options())
+    {
+        if (!isPositional(positional, option->long_name()))
+            visible.add(option);
+    }
+    if (!visible.options().empty())
+        out << '\n' << visible;
+    out << "\nGlobal options (--db, --config, --json) and exit statuses: wsgw-admin --help\n";
+}
+
+/// "add, list, show, ..." for GROUP.
+std::string verbsOf(const std::string& group)
+{
+    std::string text;
+    for (const auto& command : allCommands())
+    {
+        if (command.group == group && !command.verb.empty())
+            text += (text.empty() ? "" : ", ") + command.verb;
+    }
+    return text;
 }
 
 /// Root managing a database that belongs to the service user: become that user
@@ -124,10 +175,16 @@ int Cli::run(const std::vector<std::string>& args, std::ostream& out, std::ostre
         "json", "print one JSON document instead of a table")("help,h", "print help");
 
     std::string help_hint = "wsgw-admin --help";
+    std::string db_path; // for messages, once known
     try
     {
+        // After "--" every word is an argument, e.g. an app named "-5": keep them
+        // away from both parsers' option matching.
+        auto terminator = std::find(args.begin(), args.end(), "--");
+        std::vector<std::string> options_part(args.begin(), terminator);
+        std::vector<std::string> arguments_part(terminator == args.end() ? terminator : terminator + 1, args.end());
         // Global options first; the rest (command words and their options) is the command's.
-        auto parsed = po::command_line_parser(args).options(global).allow_unregistered().run();
+        auto parsed = po::command_line_parser(options_part).options(global).allow_unregistered().run();
         po::variables_map globals;
         po::store(parsed, globals);
         auto rest = po::collect_unrecognized(parsed.options, po::include_positional);
@@ -139,8 +196,12 @@ int Cli::run(const std::vector<std::string>& args, std::ostream& out, std::ostre
             return is_help;
         });
 
+        if (rest.empty() && !arguments_part.empty())
+            throw UsageError("the command comes before --");
         if (rest.empty())
         {
+            if (!help)
+                err << "wsgw-admin: no command given\n";
             printUsage(help ? out : err, global);
             return help ? kOk : kUsage;
         }
@@ -166,13 +227,23 @@ int Cli::run(const std::vector<std::string>& args, std::ostream& out, std::ostre
             bool known_group = false;
             for (const auto& candidate : allCommands())
                 known_group = known_group || candidate.group == rest[0];
-            if (known_group && (rest.size() == 1 || help))
+            if (known_group && help)
             {
-                printUsage(help ? out : err, global, rest[0]);
-                return help ? kOk : kUsage;
+                printUsage(out, global, rest[0]);
+                return kOk;
             }
-            throw UsageError("unknown command '" + rest[0] + (known_group && rest.size() > 1 ? " " + rest[1] : "") +
-                             "'");
+            if (known_group)
+            {
+                help_hint = "wsgw-admin " + rest[0] + " --help";
+                if (rest.size() == 1)
+                    throw UsageError("'" + rest[0] + "' needs a command: " + verbsOf(rest[0]));
+                throw UsageError("unknown command '" + rest[0] + " " + rest[1] + "'; " + rest[0] +
+                                 " commands are: " + verbsOf(rest[0]));
+            }
+            // An option program_options did not know, before any command word.
+            if (rest[0].size() > 1 && rest[0][0] == '-')
+                throw UsageError("unrecognised option '" + rest[0] + "'");
+            throw UsageError("unknown command '" + rest[0] + "'");
         }
         help_hint = "wsgw-admin " + words(*command) + " --help";
 
@@ -181,10 +252,7 @@ int Cli::run(const std::vector<std::string>& args, std::ostream& out, std::ostre
         command->define(options, positional);
         if (help)
         {
-            out << "usage: wsgw-admin [--db PATH | --config FILE] [--json] " << words(*command) << " " << command->args
-                << "\n\n"
-                << command->summary << "\n\n"
-                << options << '\n';
+            printCommandHelp(out, *command, options, positional);
             return kOk;
         }
 
@@ -192,10 +260,16 @@ int Cli::run(const std::vector<std::string>& args, std::ostream& out, std::ostre
         std::vector<std::string> command_args(rest.begin() + static_cast<long>(used), rest.end());
         for (const auto& word : command_args)
         {
-            // program_options would call "-5" an unknown option; say what is really wrong.
-            if (word.size() > 1 && word[0] == '-' && word.find_first_not_of("0123456789", 1) == std::string::npos)
-                throw UsageError("invalid number '" + word +
-                                 "': member ids are integers from 1 to 9223372036854775807");
+            // program_options would call "-5" an unknown option; where a member id is
+            // expected, say what is really wrong.
+            if (word.size() > 1 && word[0] == '-' && word.find_first_not_of("0123456789", 1) == std::string::npos &&
+                isPositional(positional, "member"))
+                requireMemberId(word);
+        }
+        if (!arguments_part.empty())
+        {
+            command_args.push_back("--");
+            command_args.insert(command_args.end(), arguments_part.begin(), arguments_part.end());
         }
         try
         {
@@ -208,8 +282,15 @@ int Cli::run(const std::vector<std::string>& args, std::ostream& out, std::ostre
         }
         catch (const po::required_option& e)
         {
-            throw UsageError("missing " + e.get_option_name() + ": usage is wsgw-admin " + words(*command) + " " +
-                             command->args);
+            // A missing positional argument is named as in the usage line (NAME, MEMBER_ID, FILE).
+            std::string name = e.get_option_name();
+            std::string bare = name.substr(name.find_first_not_of('-'));
+            if (isPositional(positional, bare))
+            {
+                name = bare == "member" ? "MEMBER_ID" : bare;
+                std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::toupper(c); });
+            }
+            throw UsageError("missing " + name + ": usage is wsgw-admin " + words(*command) + " " + command->args);
         }
 
         ctx.json = globals.count("json") > 0;
@@ -221,6 +302,7 @@ int Cli::run(const std::vector<std::string>& args, std::ostream& out, std::ostre
         if (!config_path.empty())
             ctx.settings = config::Settings::fromFile(config_path);
         ctx.db_path = globals.count("db") ? globals["db"].as<std::string>() : ctx.settings.db_path;
+        db_path = ctx.db_path;
         return command->run(ctx);
     }
     catch (const UsageError& e)
@@ -246,6 +328,12 @@ int Cli::run(const std::vector<std::string>& args, std::ostream& out, std::ostre
     catch (const store::InvalidInput& e)
     {
         err << "wsgw-admin: " << e.what() << '\n';
+        return kFailed;
+    }
+    catch (const store::Error& e)
+    {
+        // SQLite failed: name the file, the statement is in the message.
+        err << "wsgw-admin: database '" << db_path << "': " << e.what() << '\n';
         return kFailed;
     }
     catch (const config::Error& e)

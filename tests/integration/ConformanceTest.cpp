@@ -4,7 +4,9 @@
 // (1-7, 9): framing, pings, reserved bits and opcodes, fragmentation, UTF-8,
 // close handling, limits.
 
+#include "support/Process.h"
 #include "support/TestGateway.h"
+#include "support/Wait.h"
 #include "support/WsClient.h"
 
 #include <gtest/gtest.h>
@@ -14,7 +16,6 @@
 #include <fstream>
 #include <spawn.h>
 #include <sys/wait.h>
-#include <thread>
 #include <unistd.h>
 
 extern char** environ;
@@ -33,43 +34,36 @@ public:
     Testee()
     {
         out_ = dir_.file("out");
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_addopen(&actions, 1, out_.c_str(), O_WRONLY | O_CREAT, 0644);
-        posix_spawn_file_actions_addopen(&actions, 2, out_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-        std::string binary = WSGW_ECHO_TESTEE_BIN;
+        Process::Options options;
+        options.stdout_path = out_;
+        options.stderr_path = out_;
         // The same message limit as the gateway below, so both answer the same table.
-        char* args[] = {binary.data(), const_cast<char*>("0"), const_cast<char*>("65536"), nullptr};
-        if (::posix_spawn(&pid_, binary.c_str(), &actions, nullptr, args, environ) != 0)
-            throw std::runtime_error("cannot start the testee");
-        posix_spawn_file_actions_destroy(&actions);
-        for (int i = 0; i < 2000 && port_ == 0; ++i)
-        {
-            std::ifstream in(out_);
-            std::string word;
-            while (in >> word)
-            {
-                if (word.rfind("127.0.0.1:", 0) == 0)
-                    port_ = std::stoi(word.substr(10));
-            }
-            if (port_ == 0)
-                std::this_thread::sleep_for(5ms); // polling the testee's output for its port
-        }
-        if (port_ == 0)
+        process_ = std::make_unique<Process>(std::vector<std::string>{WSGW_ECHO_TESTEE_BIN, "0", "65536"}, options);
+        bool reported = waitUntil(
+            [&] {
+                std::ifstream in(out_);
+                for (std::string word; in >> word;)
+                {
+                    if (word.rfind("127.0.0.1:", 0) == 0)
+                        port_ = std::stoi(word.substr(10));
+                }
+                return port_ != 0;
+            },
+            10s);
+        if (!reported)
             throw std::runtime_error("the testee did not report its port");
     }
     ~Testee()
     {
-        ::kill(pid_, SIGTERM);
-        int status = 0;
-        ::waitpid(pid_, &status, 0);
+        process_->kill(SIGTERM);
+        process_->wait();
     }
     int port() const { return port_; }
 
 private:
     TempDir dir_;
     std::string out_;
-    pid_t pid_ = -1;
+    std::unique_ptr<Process> process_;
     int port_ = 0;
 };
 

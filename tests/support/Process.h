@@ -29,8 +29,7 @@ struct ProcessResult
 /// of input and output works. Throws std::runtime_error if the program cannot
 /// be started, or if it is still running after TIMEOUT (it is killed first).
 ProcessResult runProcess(const std::vector<std::string>& args, const std::string& stdin_text = {},
-                         const Environment& env = {},
-                         std::chrono::milliseconds timeout = std::chrono::seconds(120));
+                         const Environment& env = {}, std::chrono::milliseconds timeout = std::chrono::seconds(120));
 
 /// A program running in the background, e.g. the gateway daemon. Stdin is
 /// /dev/null. The destructor kills it (SIGKILL) and reaps it if still running.

@@ -40,15 +40,6 @@ std::string adminBinary()
 
 namespace {
 
-std::vector<char*> argv(const std::vector<std::string>& args)
-{
-    std::vector<char*> out;
-    for (const auto& a : args)
-        out.push_back(const_cast<char*>(a.c_str()));
-    out.push_back(nullptr);
-    return out;
-}
-
 std::string readFile(const std::string& path)
 {
     std::ifstream in(path);
@@ -58,75 +49,6 @@ std::string readFile(const std::string& path)
 }
 
 } // namespace
-
-CommandResult runCommand(const std::vector<std::string>& args, const std::string& stdin_text)
-{
-    int in_pipe[2], out_pipe[2], err_pipe[2];
-    if (::pipe2(in_pipe, O_CLOEXEC) || ::pipe2(out_pipe, O_CLOEXEC) || ::pipe2(err_pipe, O_CLOEXEC))
-        throw std::runtime_error("pipe failed");
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, in_pipe[0], 0);
-    posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
-    posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
-    pid_t pid = -1;
-    auto args_v = argv(args);
-    int rc = ::posix_spawn(&pid, args[0].c_str(), &actions, nullptr, args_v.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(in_pipe[0]);
-    ::close(out_pipe[1]);
-    ::close(err_pipe[1]);
-    if (rc != 0)
-        throw std::runtime_error("cannot run " + args[0] + ": " + std::strerror(rc));
-    CommandResult result;
-    size_t written = 0;
-    int stdin_fd = in_pipe[1];
-    if (stdin_text.empty())
-    {
-        ::close(stdin_fd);
-        stdin_fd = -1;
-    }
-    else
-        ::fcntl(stdin_fd, F_SETFL, O_NONBLOCK);
-    bool out_open = true, err_open = true;
-    while (out_open || err_open)
-    {
-        pollfd fds[3] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}, {stdin_fd, POLLOUT, 0}};
-        ::poll(fds, stdin_fd >= 0 ? 3 : 2, 30000);
-        char buffer[65536];
-        for (int i = 0; i < 2; ++i)
-        {
-            bool& open = i == 0 ? out_open : err_open;
-            if (open && (fds[i].revents & (POLLIN | POLLHUP)))
-            {
-                ssize_t n = ::read(fds[i].fd, buffer, sizeof(buffer));
-                if (n <= 0)
-                    open = false;
-                else
-                    (i == 0 ? result.out : result.err).append(buffer, static_cast<size_t>(n));
-            }
-        }
-        if (stdin_fd >= 0 && (fds[2].revents & (POLLOUT | POLLERR)))
-        {
-            ssize_t n = ::write(stdin_fd, stdin_text.data() + written, stdin_text.size() - written);
-            if (n > 0)
-                written += static_cast<size_t>(n);
-            if (n < 0 || written == stdin_text.size())
-            {
-                ::close(stdin_fd);
-                stdin_fd = -1;
-            }
-        }
-    }
-    if (stdin_fd >= 0)
-        ::close(stdin_fd);
-    ::close(out_pipe[0]);
-    ::close(err_pipe[0]);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-    return result;
-}
 
 TestGateway::TestGateway(Settings settings)
 {
@@ -164,24 +86,11 @@ TestGateway::TestGateway(Settings settings)
     if (::bind(notify_fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0)
         throw std::runtime_error("cannot bind notify socket " + notify_path);
 
-    std::vector<std::string> env_strings;
-    for (char** e = environ; *e; ++e)
-    {
-        if (std::strncmp(*e, "NOTIFY_SOCKET=", 14) != 0)
-            env_strings.emplace_back(*e);
-    }
-    env_strings.push_back("NOTIFY_SOCKET=" + notify_path);
-    auto env = argv(env_strings);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_addopen(&actions, 2, log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    std::vector<std::string> args = {wsgwBinary(), "--config", config_path_};
-    auto args_v = argv(args);
-    int rc = ::posix_spawn(&pid_, args[0].c_str(), &actions, nullptr, args_v.data(), env.data());
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0)
-        throw std::runtime_error("cannot start wsgw: " + std::string(std::strerror(rc)));
+    Process::Options options;
+    options.stdout_path = log_path_;
+    options.stderr_path = log_path_;
+    options.env["NOTIFY_SOCKET"] = notify_path;
+    process_ = std::make_unique<Process>(std::vector<std::string>{wsgwBinary(), "--config", config_path_}, options);
 
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     bool ready = false;
@@ -194,10 +103,9 @@ TestGateway::TestGateway(Settings settings)
             ssize_t n = ::recv(notify_fd, message, sizeof(message) - 1, 0);
             ready = n > 0 && std::string(message, static_cast<size_t>(n)).find("READY=1") != std::string::npos;
         }
-        int status = 0;
-        if (!ready && ::waitpid(pid_, &status, WNOHANG) == pid_)
+        if (!ready && !process_->running())
         {
-            pid_ = -1;
+            process_.reset();
             ::close(notify_fd);
             throw std::runtime_error("wsgw exited during startup:\n" + log());
         }
@@ -215,14 +123,13 @@ TestGateway::TestGateway(Settings settings)
 
 TestGateway::~TestGateway()
 {
-    if (pid_ > 0)
+    if (process_)
     {
         // Every test ends with a clean SIGTERM stop (SPEC §4): exit status 0.
         auto status = terminate();
         if (!status)
         {
-            ::kill(pid_, SIGKILL);
-            ::waitpid(pid_, nullptr, 0);
+            process_.reset(); // SIGKILL
             ADD_FAILURE() << "wsgw did not stop within 15 s of SIGTERM";
         }
         else if (*status != 0)
@@ -242,21 +149,13 @@ TestGateway::~TestGateway()
 
 std::optional<int> TestGateway::terminate(std::chrono::milliseconds timeout)
 {
-    if (pid_ <= 0)
+    if (!process_)
         return std::nullopt;
-    ::kill(pid_, SIGTERM);
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline)
-    {
-        int status = 0;
-        if (::waitpid(pid_, &status, WNOHANG) == pid_)
-        {
-            pid_ = -1;
-            return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    return std::nullopt;
+    process_->kill(SIGTERM);
+    auto status = process_->wait(timeout);
+    if (status)
+        process_.reset();
+    return status;
 }
 
 std::string TestGateway::log() const
@@ -266,7 +165,7 @@ std::string TestGateway::log() const
 
 void TestGateway::sync() const
 {
-    if (pid_ <= 0)
+    if (!process_)
         return; // stopped: nothing to wait for
     int64_t target = 0;
     {

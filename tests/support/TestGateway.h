@@ -4,10 +4,12 @@
 /// would see it), ports from the gateway's runtime file. SIGTERM on
 /// destruction. Test support.
 
+#include "support/Process.h"
 #include "support/TempDir.h"
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <sys/types.h>
@@ -19,15 +21,13 @@ namespace wsgw::test {
 std::string wsgwBinary();
 std::string adminBinary();
 
-struct CommandResult
-{
-    int exit_code = -1;
-    std::string out;
-    std::string err;
-};
+using CommandResult = ProcessResult;
 
 /// Runs a program to completion with ARGS (argv[0] included), feeding STDIN_TEXT.
-CommandResult runCommand(const std::vector<std::string>& args, const std::string& stdin_text = {});
+inline CommandResult runCommand(const std::vector<std::string>& args, const std::string& stdin_text = {})
+{
+    return runProcess(args, stdin_text);
+}
 
 class TestGateway
 {
@@ -42,7 +42,7 @@ public:
 
     int port() const noexcept { return port_; }
     int statPort() const noexcept { return stat_port_; }
-    pid_t pid() const noexcept { return pid_; }
+    pid_t pid() const noexcept { return process_ ? process_->pid() : -1; }
     const std::string& configPath() const noexcept { return config_path_; }
     const std::string& dbPath() const noexcept { return db_path_; }
     const TempDir& dir() const noexcept { return dir_; }
@@ -71,7 +71,7 @@ private:
     std::string config_path_;
     std::string db_path_;
     std::string log_path_;
-    pid_t pid_ = -1;
+    std::unique_ptr<Process> process_; ///< null once stopped
     int port_ = 0;
     int stat_port_ = 0;
 };

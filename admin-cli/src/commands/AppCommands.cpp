@@ -4,8 +4,9 @@
 //   app add, app rotate-key  {"name":"match","visibility":"public","grants":[],"created":"…Z","push_key":"…"}
 //   app show, app set        {"name":"match","visibility":"public","grants":[7,9],"created":"…Z"}
 //   app list                 [ <app>, … ] sorted by name
-//   app remove               {"app":"match","action":"removed"}
-//   app grant / app revoke   {"app":"vip","member_id":7,"action":"granted"|"revoked"}
+//   app remove               {"ok":true,"app":"match","action":"removed"}
+//   app grant / app revoke   {"ok":true,"app":"vip","member_id":7,"action":"granted"|"revoked"}
+// Keys come in exactly this order; "grants" holds member ids ascending, "created" is UTC.
 
 #include "commands/Context.h"
 #include "commands/Output.h"
@@ -68,7 +69,7 @@ void printDone(Context& ctx, const std::string& app, const char* action, const s
     if (ctx.json)
     {
         protocol::JsonWriter json;
-        json.beginObject().key("app").value(app).key("action").value(action).endObject();
+        json.beginObject().key("ok").value(true).key("app").value(app).key("action").value(action).endObject();
         ctx.out << json.str() << '\n';
     }
     else
@@ -80,7 +81,8 @@ void printGrant(Context& ctx, const std::string& app, int64_t member, const char
     if (ctx.json)
     {
         protocol::JsonWriter json;
-        json.beginObject().key("app").value(app).key("member_id").value(member).key("action").value(action);
+        json.beginObject().key("ok").value(true).key("app").value(app).key("member_id").value(member);
+        json.key("action").value(action);
         json.endObject();
         ctx.out << json.str() << '\n';
     }
@@ -108,6 +110,9 @@ void addAppCommands(std::vector<Command>& commands)
 {
     commands.push_back(
         {"app", "add", "NAME [--members|--private]", "create an app (public by default), print its push key once",
+         "The push key (Authorization: Bearer KEY on POST /push) is printed once and stored only\n"
+         "as SHA-256; lost, it can only be replaced: wsgw-admin app rotate-key NAME.\n"
+         "NAME is 1 to 64 characters of A-Z a-z 0-9 _ . -; exit 1 if the app exists.",
          [](auto& options, auto& positional) {
              nameArgument(options, positional);
              visibilityFlags(options);
@@ -120,7 +125,9 @@ void addAppCommands(std::vector<Command>& commands)
              printKey(ctx, app, key, "app '" + name + "' created (" + std::string(store::toString(visibility)) + ")");
              return kOk;
          }});
-    commands.push_back({"app", "list", "", "list every app", [](auto&, auto&) {},
+    commands.push_back({"app", "list", "", "list every app",
+                        "A table NAME VISIBILITY GRANTS CREATED (UTC), sorted by name; --json prints an array.",
+                        [](auto&, auto&) {},
                         [](Context& ctx) {
                             auto apps = ctx.store().listApps();
                             if (ctx.json)
@@ -142,19 +149,23 @@ void addAppCommands(std::vector<Command>& commands)
                                 ctx.out << "(no apps: create one with wsgw-admin app add NAME)\n";
                             return kOk;
                         }});
-    commands.push_back(
-        {"app", "show", "NAME", "show one app and the members granted to it", nameArgument, [](Context& ctx) {
-             printApp(ctx, ctx.store().getApp(requireAppName(ctx.options["name"].as<std::string>())));
-             return kOk;
-         }});
-    commands.push_back(
-        {"app", "remove", "NAME", "remove an app and its grants (subscribers get 403)", nameArgument, [](Context& ctx) {
-             auto name = requireAppName(ctx.options["name"].as<std::string>());
-             ctx.store().removeApp(name);
-             printDone(ctx, name, "removed", "app '" + name + "' removed");
-             return kOk;
-         }});
+    commands.push_back({"app", "show", "NAME", "show one app and the members granted to it",
+                        "Never shows the push key (only its hash is stored).", nameArgument, [](Context& ctx) {
+                            printApp(ctx, ctx.store().getApp(requireAppName(ctx.options["name"].as<std::string>())));
+                            return kOk;
+                        }});
+    commands.push_back({"app", "remove", "NAME", "remove an app and its grants (subscribers get 403)",
+                        "A running gateway ends the app's subscriptions within a second.", nameArgument,
+                        [](Context& ctx) {
+                            auto name = requireAppName(ctx.options["name"].as<std::string>());
+                            ctx.store().removeApp(name);
+                            printDone(ctx, name, "removed", "app '" + name + "' removed");
+                            return kOk;
+                        }});
     commands.push_back({"app", "set", "NAME --public|--members|--private", "change who may subscribe",
+                        "public: anyone, anonymous clients included; members: any authenticated member;\n"
+                        "private: members with a grant (wsgw-admin app grant). Grants are kept across changes.\n"
+                        "Live subscriptions the new visibility no longer allows end with 403.",
                         [](auto& options, auto& positional) {
                             nameArgument(options, positional);
                             visibilityFlags(options);
@@ -172,20 +183,24 @@ void addAppCommands(std::vector<Command>& commands)
                                 ctx.out << "app '" << name << "' is now " << store::toString(*visibility) << '\n';
                             return kOk;
                         }});
-    commands.push_back(
-        {"app", "rotate-key", "NAME", "replace the push key, print the new one once", nameArgument, [](Context& ctx) {
-             auto name = requireAppName(ctx.options["name"].as<std::string>());
-             auto key = ctx.store().rotateKey(name);
-             printKey(ctx, ctx.store().getApp(name), key,
-                      "new push key for app '" + name + "' (the old one no longer works)");
-             return kOk;
-         }});
+    commands.push_back({"app", "rotate-key", "NAME", "replace the push key, print the new one once",
+                        "The old key stops working within a second; give backends the new one.", nameArgument,
+                        [](Context& ctx) {
+                            auto name = requireAppName(ctx.options["name"].as<std::string>());
+                            auto key = ctx.store().rotateKey(name);
+                            printKey(ctx, ctx.store().getApp(name), key,
+                                     "new push key for app '" + name + "' (the old one no longer works)");
+                            return kOk;
+                        }});
     auto grant_arguments = [](po::options_description& options, po::positional_options_description& positional) {
         nameArgument(options, positional);
         options.add_options()("member", po::value<std::string>()->required(), "member id");
         positional.add("member", 1);
     };
     commands.push_back({"app", "grant", "NAME MEMBER_ID", "allow a member to subscribe to a private app",
+                        "The member must exist (wsgw-admin member add); exit 1 if it does not or already has the\n"
+                        "grant. A grant on a public or members app is kept, with a note on stderr, and takes\n"
+                        "effect while the app is private.",
                         grant_arguments, [](Context& ctx) {
                             auto name = requireAppName(ctx.options["name"].as<std::string>());
                             auto member = requireMemberId(ctx.options["member"].as<std::string>());
@@ -199,7 +214,8 @@ void addAppCommands(std::vector<Command>& commands)
                             return kOk;
                         }});
     commands.push_back({"app", "revoke", "NAME MEMBER_ID", "remove a grant (live subscriptions end with 403)",
-                        grant_arguments, [](Context& ctx) {
+                        "Exit 1 if the app, the member or the grant does not exist.", grant_arguments,
+                        [](Context& ctx) {
                             auto name = requireAppName(ctx.options["name"].as<std::string>());
                             auto member = requireMemberId(ctx.options["member"].as<std::string>());
                             ctx.store().revoke(name, member);

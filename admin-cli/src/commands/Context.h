@@ -57,12 +57,14 @@ private:
 };
 
 /// One command: `GROUP VERB`, its options and positional arguments, and what it does.
+/// Adding a command is one entry in its group's add*Commands and one run function.
 struct Command
 {
     std::string group;   ///< "app", "member", "db", "push"
     std::string verb;    ///< "add", ... ; empty for a one-word command (push)
     std::string args;    ///< usage after the words, e.g. "NAME [--members|--private]"
     std::string summary; ///< one line for the command list
+    std::string details; ///< more for `COMMAND --help`: the decisions a user should know; may be empty
     std::function<void(boost::program_options::options_description&,
                        boost::program_options::positional_options_description&)>
         define;

@@ -18,7 +18,10 @@ namespace wsgw::cli {
 void addDbCommands(std::vector<Command>& commands)
 {
     commands.push_back(
-        {"db", "migrate", "", "create the database or bring it to the newest schema", [](auto&, auto&) {},
+        {"db", "migrate", "", "create the database or bring it to the newest schema",
+         "Prints the schema version reached and how many migration scripts were applied (0: it was\n"
+         "up to date). Every other command but db check does the same implicitly.",
+         [](auto&, auto&) {},
          [](Context& ctx) {
              // Store's constructor migrates; count what it applied.
              int64_t before = 0;
@@ -45,7 +48,11 @@ void addDbCommands(std::vector<Command>& commands)
              return kOk;
          }});
     commands.push_back(
-        {"db", "check", "", "check schema version, integrity and foreign keys (changes nothing)", [](auto&, auto&) {},
+        {"db", "check", "", "check schema version, integrity and foreign keys (changes nothing)",
+         "Never creates or migrates the database. Exit 0 if the schema is the newest this\n"
+         "wsgw-admin knows and PRAGMA integrity_check and foreign_key_check find nothing; else 1,\n"
+         "with each problem listed (and exit 1 if the file does not exist).",
+         [](auto&, auto&) {},
          [](Context& ctx) {
              struct stat info
              {};
@@ -90,7 +97,11 @@ void addDbCommands(std::vector<Command>& commands)
                  for (const auto& problem : problems)
                      ctx.out << problem << '\n';
              }
-             return problems.empty() ? kOk : kFailed;
+             if (problems.empty())
+                 return kOk;
+             ctx.warn("database '" + ctx.db_path + "' failed the check: " + std::to_string(problems.size()) +
+                      " problem(s), listed on stdout");
+             return kFailed;
          }});
 }
 

@@ -5,8 +5,10 @@
 //   member add, member token  {"member_id":5,"tokens":1,"grants":[],"created":"…Z","token":"…"}
 //   member show               {"member_id":5,"tokens":1,"grants":["vip"],"created":"…Z"}
 //   member list               [ <member>, … ] sorted by id
-//   member remove             {"member_id":5,"action":"removed"}
+//   member remove             {"ok":true,"member_id":5,"action":"removed"}
 //   member import             {"members":3,"created":2,"updated":1,"tokens":4,"short_tokens":0}
+// Keys come in exactly this order; "tokens" in a member is how many it holds,
+// "grants" the apps it holds a grant on, by name; "created" is UTC.
 
 #include "commands/Context.h"
 #include "commands/Output.h"
@@ -20,6 +22,11 @@ namespace po = boost::program_options;
 namespace wsgw::cli {
 
 namespace {
+
+const std::string kTokenDetails =
+    "The token is printed once and stored only as SHA-256; clients send it in their auth message.\n"
+    "--token T uses T (e.g. from an existing user system) instead of a generated 256-bit token;\n"
+    "one shorter than 16 characters is accepted with a warning on stderr.";
 
 void idArgument(po::options_description& options, po::positional_options_description& positional)
 {
@@ -67,19 +74,22 @@ void printToken(Context& ctx, const store::MemberInfo& member, const std::string
 
 void addMemberCommands(std::vector<Command>& commands)
 {
-    commands.push_back({"member", "add", "MEMBER_ID [--token T]", "create a member; print a generated token once",
-                        [](auto& options, auto& positional) {
-                            idArgument(options, positional);
-                            tokenOption(options);
-                        },
-                        [](Context& ctx) {
-                            auto id = requireMemberId(ctx.options["member"].as<std::string>());
-                            auto token = ctx.store().addMember(id, chosenToken(ctx));
-                            printToken(ctx, ctx.store().getMember(id), token,
-                                       "member " + std::to_string(id) + " created");
-                            return kOk;
-                        }});
-    commands.push_back({"member", "list", "", "list every member", [](auto&, auto&) {},
+    commands.push_back(
+        {"member", "add", "MEMBER_ID [--token T]", "create a member; print a generated token once",
+         kTokenDetails + "\nMEMBER_ID is an integer from 1 to 9223372036854775807; exit 1 if the member exists.",
+         [](auto& options, auto& positional) {
+             idArgument(options, positional);
+             tokenOption(options);
+         },
+         [](Context& ctx) {
+             auto id = requireMemberId(ctx.options["member"].as<std::string>());
+             auto token = ctx.store().addMember(id, chosenToken(ctx));
+             printToken(ctx, ctx.store().getMember(id), token, "member " + std::to_string(id) + " created");
+             return kOk;
+         }});
+    commands.push_back({"member", "list", "", "list every member",
+                        "A table MEMBER_ID TOKENS GRANTS CREATED (UTC), sorted by id; --json prints an array.",
+                        [](auto&, auto&) {},
                         [](Context& ctx) {
                             auto members = ctx.store().listMembers();
                             if (ctx.json)
@@ -101,7 +111,9 @@ void addMemberCommands(std::vector<Command>& commands)
                                 ctx.out << "(no members: create one with wsgw-admin member add ID)\n";
                             return kOk;
                         }});
-    commands.push_back({"member", "show", "MEMBER_ID", "show one member and its grants", idArgument, [](Context& ctx) {
+    commands.push_back({"member", "show", "MEMBER_ID", "show one member and its grants",
+                        "Shows how many tokens the member holds, never the tokens (only hashes are stored).",
+                        idArgument, [](Context& ctx) {
                             auto member =
                                 ctx.store().getMember(requireMemberId(ctx.options["member"].as<std::string>()));
                             if (ctx.json)
@@ -117,24 +129,26 @@ void addMemberCommands(std::vector<Command>& commands)
                                     << "created:   " << isoTime(member.created_at) << '\n';
                             return kOk;
                         }});
-    commands.push_back({"member", "remove", "MEMBER_ID", "remove a member, its tokens and grants (sessions close)",
-                        idArgument, [](Context& ctx) {
-                            auto id = requireMemberId(ctx.options["member"].as<std::string>());
-                            ctx.store().removeMember(id);
-                            if (ctx.json)
-                            {
-                                protocol::JsonWriter json;
-                                json.beginObject().key("member_id").value(id).key("action").value("removed");
-                                json.endObject();
-                                ctx.out << json.str() << '\n';
-                            }
-                            else
-                                ctx.out << "member " << id << " removed\n";
-                            return kOk;
-                        }});
+    commands.push_back(
+        {"member", "remove", "MEMBER_ID", "remove a member, its tokens and grants (sessions close)", "", idArgument,
+         [](Context& ctx) {
+             auto id = requireMemberId(ctx.options["member"].as<std::string>());
+             ctx.store().removeMember(id);
+             if (ctx.json)
+             {
+                 protocol::JsonWriter json;
+                 json.beginObject().key("ok").value(true).key("member_id").value(id).key("action").value("removed");
+                 json.endObject();
+                 ctx.out << json.str() << '\n';
+             }
+             else
+                 ctx.out << "member " << id << " removed\n";
+             return kOk;
+         }});
     commands.push_back(
         {"member", "token", "MEMBER_ID [--token T] [--add]",
          "replace the member's tokens (sessions using old ones close), print the new one once",
+         kTokenDetails + "\nWith --add the member keeps its other tokens and no session closes.",
          [](auto& options, auto& positional) {
              idArgument(options, positional);
              tokenOption(options);
@@ -152,6 +166,12 @@ void addMemberCommands(std::vector<Command>& commands)
          }});
     commands.push_back({"member", "import", "FILE",
                         "create or update members from CSV lines MEMBER_ID,TOKEN ('-' = stdin), all or nothing",
+                        "One line per token: MEMBER_ID,TOKEN. A member listed on several lines gets all those\n"
+                        "tokens; each listed member's tokens become exactly those listed, others are untouched.\n"
+                        "Empty lines, lines starting with #, and a header line member_id,token are skipped.\n"
+                        "One transaction: if any line is bad, the bad lines are reported by number on stderr,\n"
+                        "nothing is imported, and the exit status is 1. Tokens shorter than 16 characters are\n"
+                        "imported with one warning that counts them. Prints how many members were imported.",
                         [](auto& options, auto& positional) {
                             options.add_options()("file", po::value<std::string>()->required(), "CSV file or -");
                             positional.add("file", 1);

@@ -28,6 +28,7 @@ void addPushCommand(std::vector<Command>& commands)
 {
     commands.push_back(
         {"push", "", "NAME --text TEXT [--member ID]", "send a push through the local gateway",
+         "Needs the gateway of this database running; it uses the gateway's per-start admin key.",
          [](po::options_description& options, po::positional_options_description& positional) {
              options.add_options()("name", po::value<std::string>()->required(), "app name")(
                  "text", po::value<std::string>()->required(), "the text subscribers receive")(
