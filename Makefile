@@ -84,3 +84,18 @@ fuzz: fuzz-build
 # What CI runs: each target for a short fixed time.
 fuzz-smoke:
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS)
+
+# Debian package (packaging/debian), built from a staged copy so the tree stays clean.
+DEB_DEPS := debhelper dpkg-dev fakeroot help2man lintian systemd adduser
+.PHONY: deb deb-test
+deb:
+	@$(MAKE) --no-print-directory deps DEPS="$(DEPS) $(DEB_DEPS)"
+	rm -rf build-deb && mkdir -p build-deb/src
+	git ls-files -z | xargs -0 cp --parents -t build-deb/src
+	cp -r packaging/debian build-deb/src/debian
+	cd build-deb/src && DEB_BUILD_OPTIONS="parallel=$(JOBS)" dpkg-buildpackage -b -us -uc
+	@ls build-deb/*.deb
+
+deb-test:
+	@$(MAKE) --no-print-directory deps DEPS="$(DEPS) $(DEB_DEPS)"
+	packaging/deb-test.sh

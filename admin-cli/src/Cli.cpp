@@ -172,7 +172,8 @@ int Cli::run(const std::vector<std::string>& args, std::ostream& out, std::ostre
     po::options_description global("global options");
     global.add_options()("db", po::value<std::string>(), "the SQLite database file")(
         "config", po::value<std::string>(), "the gateway's INI file; its [db] path is used")(
-        "json", "print one JSON document instead of a table")("help,h", "print help");
+        "json", "print one JSON document instead of a table")("help,h", "print help")(
+        "version", "print the version and exit");
 
     std::string help_hint = "wsgw-admin --help";
     std::string db_path; // for messages, once known
@@ -188,6 +189,11 @@ int Cli::run(const std::vector<std::string>& args, std::ostream& out, std::ostre
         po::variables_map globals;
         po::store(parsed, globals);
         auto rest = po::collect_unrecognized(parsed.options, po::include_positional);
+        if (globals.count("version"))
+        {
+            out << "wsgw-admin " << WSGW_VERSION << '\n';
+            return kOk;
+        }
         bool help = globals.count("help") > 0;
         // --help after the command words belongs to the command.
         std::erase_if(rest, [&](const std::string& word) {
