@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -109,6 +110,15 @@ public:
         return closing_;
     }
 
+    /// How many accepted connections wait for a pool thread (set once the server exists).
+    void setQueueProbe(std::function<int()> probe) { queued_ = std::move(probe); }
+
+    /// A pool thread serves one connection at a time, so a keep-alive connection
+    /// that is always busy would starve the ones queued behind it. While others
+    /// wait, each connection is closed after its current request, and the client's
+    /// reconnect queues behind them: fair turns instead of starvation.
+    bool othersWaiting() const { return queued_ && queued_() > 0; }
+
     /// Server stop: wake every connection waiting for its next keep-alive request.
     void closeIdle()
     {
@@ -179,6 +189,7 @@ private:
     std::set<ConnectionState*> live_;
     bool stopping_ = false;
     bool closing_ = false;
+    std::function<int()> queued_;
     std::thread thread_;
 };
 
@@ -236,7 +247,8 @@ private:
                 Poco::Net::HTTPServerRequestImpl request(response, session, params_.get());
                 response.setDate(Poco::Timestamp());
                 response.setVersion(request.getVersion());
-                response.setKeepAlive(params_->getKeepAlive() && request.getKeepAlive() && session.canKeepAlive());
+                response.setKeepAlive(params_->getKeepAlive() && request.getKeepAlive() && session.canKeepAlive() &&
+                                      !tracker_->othersWaiting());
                 response.set("Server", "wsgw");
                 if (auto rejection = checkFraming(request))
                 {
@@ -328,6 +340,7 @@ Server::Server(const std::string& name, const Poco::Net::ServerSocket& socket,
 {
     tcp_ = std::make_unique<Poco::Net::TCPServer>(new GuardedConnectionFactory(params, factory, tracker_), pool_,
                                                   socket, params);
+    tracker_->setQueueProbe([tcp = tcp_.get()] { return tcp->queuedConnections(); });
 }
 
 Server::~Server()
