@@ -99,3 +99,19 @@ deb:
 deb-test:
 	@$(MAKE) --no-print-directory deps DEPS="$(DEPS) $(DEB_DEPS)"
 	packaging/deb-test.sh
+
+# Benchmark against Nchan (bench/README.md): Release build, nginx-light + nchan from Debian.
+BENCH_BUILD ?= build-bench
+BENCH_DEPS := nginx-light libnginx-mod-nchan util-linux
+.PHONY: bench bench-smoke bench-build
+bench-build:
+	@$(MAKE) --no-print-directory deps DEPS="$(DEPS) $(BENCH_DEPS)"
+	cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release -DWSGW_BUILD_TESTS=OFF
+	cmake --build $(BENCH_BUILD) -j$(JOBS) --target wsgw wsgw-bench
+
+bench: bench-build
+	/usr/bin/python3 bench/run.py --build $(BENCH_BUILD)
+
+# A short version for CI: small counts, one repeat; fails only on lost messages or errors.
+bench-smoke: bench-build
+	/usr/bin/python3 bench/run.py --build $(BENCH_BUILD) --smoke
