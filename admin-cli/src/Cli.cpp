@@ -172,8 +172,8 @@ int Cli::run(const std::vector<std::string>& args, std::ostream& out, std::ostre
     po::options_description global("global options");
     global.add_options()("db", po::value<std::string>(), "the SQLite database file")(
         "config", po::value<std::string>(), "the gateway's INI file; its [db] path is used")(
-        "json", "print one JSON document instead of a table")("help,h", "print help")(
-        "version", "print the version and exit");
+        "json", "print one JSON document instead of a table")("help,h", "print help")("version",
+                                                                                      "print the version and exit");
 
     std::string help_hint = "wsgw-admin --help";
     std::string db_path; // for messages, once known
