@@ -115,3 +115,10 @@ bench: bench-build
 # A short version for CI: small counts, one repeat; fails only on lost messages or errors.
 bench-smoke: bench-build
 	/usr/bin/python3 bench/run.py --build $(BENCH_BUILD) --smoke
+
+# One scenario against wsgw under perf, e.g. make bench-profile PROFILE=idle (bench/README.md).
+PROFILE ?= members
+.PHONY: bench-profile
+bench-profile: bench-build
+	@$(MAKE) --no-print-directory deps DEPS="$(DEPS) linux-perf"
+	/usr/bin/python3 bench/run.py --build $(BENCH_BUILD) --perf $(PROFILE)

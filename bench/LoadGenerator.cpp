@@ -1,29 +1,30 @@
-// wsgw-bench: a single-threaded epoll load generator for WebSocket push servers
-// (wsgw and Nchan). N subscribers with real handshakes and masked frames, HTTP
-// keep-alive publishers (closed loop with a window, or a fixed rate), a send
-// timestamp in every pushed text, a per-delivery latency histogram, loss
-// counting, and the server's RSS, threads, fds and CPU time from /proc/PID.
-// Prints one JSON object. Talks to 127.0.0.1 only; every phase has a deadline.
+/// wsgw-bench: a single-threaded epoll load generator for WebSocket push servers (wsgw and Nchan).
+/// N subscribers with real handshakes (Sec-WebSocket-Accept checked) and masked frames, HTTP
+/// keep-alive publishers (closed loop with a window, or a fixed rate), a send timestamp in every
+/// pushed text, a per-delivery latency histogram, loss counting, and the server's RSS, threads,
+/// fds and CPU time from /proc/PID. Prints one JSON object. 127.0.0.1 only; every phase has a deadline.
 
 #include "transport/FrameWriter.h"
+#include "transport/Handshake.h"
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <deque>
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <vector>
@@ -31,10 +32,27 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using wsgw::transport::Opcode;
 
 int64_t nowNs()
 {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+}
+
+double secondsSince(Clock::time_point start)
+{
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+/// This process's user + system CPU seconds.
+double ownCpuSeconds()
+{
+    rusage usage{};
+    ::getrusage(RUSAGE_SELF, &usage);
+    auto seconds = [](const timeval& t) {
+        return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+    };
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
 struct Options
@@ -52,9 +70,10 @@ struct Options
     int slow = 0;             ///< subscribers that never read (SO_RCVBUF 4 KiB)
     int waves = 20;           ///< churn mode
     int max_connecting = 512; ///< handshakes in flight at once
+    int round_trips = 3;      ///< wsgw: 3 = 101, then auth, then subscribe; 1 = auth and subscribe pipelined
 };
 
-struct Server
+struct ServerFigures
 {
     long rss_kb = 0;
     long threads = 0;
@@ -62,12 +81,14 @@ struct Server
     double cpu_s = 0;
 };
 
-Server readServer(int pid)
+/// Reads VmRSS and Threads from /proc/PID/status, utime + stime from /proc/PID/stat and counts /proc/PID/fd.
+ServerFigures readServer(int pid)
 {
-    Server s;
+    ServerFigures s;
     if (pid <= 0)
         return s;
-    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    const std::string proc = "/proc/" + std::to_string(pid);
+    std::ifstream status(proc + "/status");
     for (std::string line; std::getline(status, line);)
     {
         if (line.rfind("VmRSS:", 0) == 0)
@@ -75,25 +96,26 @@ Server readServer(int pid)
         if (line.rfind("Threads:", 0) == 0)
             s.threads = std::atol(line.c_str() + 8);
     }
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::ifstream stat(proc + "/stat");
     std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-    auto close = text.rfind(')');
-    std::istringstream fields(text.substr(close + 2));
-    std::string field;
-    long utime = 0, stime = 0;
-    for (int i = 3; fields >> field; ++i)
+    auto paren = text.rfind(')');
+    if (paren != std::string::npos && paren + 2 < text.size())
     {
-        if (i == 14)
-            utime = std::atol(field.c_str());
-        if (i == 15)
+        // Fields after "(comm) ": 3 state ... 14 utime, 15 stime (proc(5)).
+        std::istringstream fields(text.substr(paren + 2));
+        std::string field;
+        long utime = 0, stime = 0;
+        for (int i = 3; fields >> field && i <= 15; ++i)
         {
-            stime = std::atol(field.c_str());
-            break;
+            if (i == 14)
+                utime = std::atol(field.c_str());
+            if (i == 15)
+                stime = std::atol(field.c_str());
         }
+        s.cpu_s = static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
     }
-    s.cpu_s = static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
     std::error_code ec;
-    for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec);
+    for (auto it = std::filesystem::directory_iterator(proc + "/fd", ec);
          !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
         ++s.fds;
     return s;
@@ -118,31 +140,84 @@ int connectTo(int port, int rcvbuf = 0)
     return fd;
 }
 
-/// Latency histogram in microseconds, log-linear buckets (about 1 % resolution).
+/// Sends all of BYTES on a non-blocking socket; waits (bounded, 10 s) while the socket is full or connecting.
+void sendAll(int fd, std::string_view bytes)
+{
+    size_t sent = 0;
+    auto deadline = Clock::now() + std::chrono::seconds(10);
+    while (sent < bytes.size())
+    {
+        ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+        if (n > 0)
+            sent += static_cast<size_t>(n);
+        else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOTCONN))
+        {
+            if (Clock::now() > deadline)
+                throw std::runtime_error("send timed out after 10 s");
+            ::usleep(50);
+        }
+        else
+            throw std::runtime_error(std::string("send: ") + std::strerror(errno));
+    }
+}
+
+uint64_t splitmix(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+/// A Sec-WebSocket-Key for connection I: base64 of 16 pseudo-random bytes.
+std::string clientKey(uint64_t i)
+{
+    static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::array<uint8_t, 18> bytes{};
+    uint64_t a = splitmix(i * 2), b = splitmix(i * 2 + 1);
+    std::memcpy(bytes.data(), &a, 8);
+    std::memcpy(bytes.data() + 8, &b, 8);
+    std::string key;
+    for (size_t j = 0; j < 18; j += 3)
+    {
+        uint32_t v = (uint32_t{bytes[j]} << 16) | (uint32_t{bytes[j + 1]} << 8) | bytes[j + 2];
+        for (int k = 18; k >= 0; k -= 6)
+            key += kAlphabet[(v >> k) & 63];
+    }
+    key.resize(22);
+    return key + "==";
+}
+
+/// Latency histogram in microseconds: exact below 128, then 64 sub-buckets per power of two (~1.5 %).
 class Histogram
 {
 public:
+    Histogram() : buckets_(128 + 57 * 64, 0) {}
+
     void add(int64_t us)
     {
         us = std::max<int64_t>(us, 0);
-        ++buckets_[bucket(us)];
+        ++buckets_[static_cast<size_t>(bucket(us))];
         ++count_;
         max_ = std::max(max_, us);
     }
+
+    /// The value at quantile P (0..1); 0 when empty.
     double percentile(double p) const
     {
         if (count_ == 0)
             return 0;
-        uint64_t want = static_cast<uint64_t>(p * static_cast<double>(count_));
+        auto want = static_cast<uint64_t>(p * static_cast<double>(count_));
         uint64_t seen = 0;
-        for (const auto& [b, n] : buckets_)
+        for (size_t b = 0; b < buckets_.size(); ++b)
         {
-            seen += n;
+            seen += buckets_[b];
             if (seen > want)
-                return static_cast<double>(value(b));
+                return static_cast<double>(std::min(value(static_cast<int>(b)), max_));
         }
         return static_cast<double>(max_);
     }
+
     int64_t max() const { return max_; }
 
 private:
@@ -162,19 +237,29 @@ private:
         int mantissa = (b - 128) % 64;
         return (int64_t{64 + mantissa}) << (exp - 6);
     }
-    std::map<int, uint64_t> buckets_;
+    std::vector<uint64_t> buckets_;
     uint64_t count_ = 0;
     int64_t max_ = 0;
 };
 
+enum class Stage : uint8_t
+{
+    Connecting,    ///< TCP connect in progress
+    HandshakeSent, ///< waiting for the 101
+    AuthSent,      ///< wsgw: waiting for the auth reply
+    SubscribeSent, ///< wsgw: waiting for the subscribe reply
+    Ready,
+    Closed,
+};
+
+/// One WebSocket client. Kept small: the leftover buffer is empty between whole frames.
 struct Subscriber
 {
     int fd = -1;
-    int stage = 0; ///< 0 handshake sent, 1 upgraded (replies pending), 2 ready
-    int replies = 0;
+    Stage stage = Stage::Connecting;
     bool slow = false;
+    uint8_t replies = 0;
     std::string buffer;
-    uint64_t received = 0;
 };
 
 struct Publisher
@@ -191,6 +276,8 @@ public:
     explicit Bench(Options options) : o_(std::move(options))
     {
         ep_ = ::epoll_create1(EPOLL_CLOEXEC);
+        if (ep_ < 0)
+            throw std::runtime_error(std::string("epoll_create1: ") + std::strerror(errno));
         padding_.assign(static_cast<size_t>(std::max(0, o_.text_bytes - 40)), 'x');
     }
 
@@ -198,15 +285,20 @@ public:
     {
         if (o_.mode == "churn")
             return churn();
-        Server before_connect = readServer(o_.pid);
+        ServerFigures before = readServer(o_.pid);
+        double gen_cpu = ownCpuSeconds();
         double connect_s = connectAll(o_.clients, o_.slow);
-        Server after_connect = readServer(o_.pid);
+        gen_cpu = ownCpuSeconds() - gen_cpu;
+        ServerFigures after = readServer(o_.pid);
         std::ostringstream out;
         out << "{\"target\":\"" << o_.target << "\",\"mode\":\"" << o_.mode << "\",\"clients\":" << o_.clients
-            << ",\"connect_s\":" << connect_s << ",\"connects_per_s\":" << o_.clients / connect_s
-            << ",\"rss_kb\":" << after_connect.rss_kb
-            << ",\"rss_per_conn_bytes\":" << (after_connect.rss_kb - before_connect.rss_kb) * 1024.0 / o_.clients
-            << ",\"threads\":" << after_connect.threads << ",\"server_fds\":" << after_connect.fds;
+            << ",\"round_trips\":" << (o_.target == "wsgw" ? o_.round_trips : 1) << ",\"connect_s\":" << connect_s
+            << ",\"connects_per_s\":" << o_.clients / connect_s
+            << ",\"connect_cpu_us_per_conn\":" << (after.cpu_s - before.cpu_s) * 1e6 / o_.clients
+            << ",\"connect_gen_util\":" << gen_cpu / connect_s << ",\"rss_kb_before\":" << before.rss_kb
+            << ",\"rss_kb\":" << after.rss_kb
+            << ",\"rss_per_conn_bytes\":" << static_cast<double>(after.rss_kb - before.rss_kb) * 1024.0 / o_.clients
+            << ",\"threads\":" << after.threads << ",\"server_fds\":" << after.fds;
         if (o_.mode != "idle")
             out << "," << publishPhase();
         out << "}";
@@ -216,67 +308,95 @@ public:
 private:
     // ---- subscribers
 
-    std::string subscribePath(int i) const
+    std::string channel(uint64_t i) const { return o_.mode == "members" ? "c" + std::to_string(i) : "match"; }
+
+    std::string handshake(uint32_t i) const
     {
-        if (o_.target == "nchan")
-            return "/sub/" + channel(i);
-        return "/ws";
+        std::string path = o_.target == "nchan" ? "/sub/" + channel(i) : "/ws";
+        return "GET " + path +
+               " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " +
+               clientKey(i) + "\r\nSec-WebSocket-Version: 13\r\n\r\n";
     }
 
-    std::string channel(int i) const { return o_.mode == "members" ? "c" + std::to_string(i) : "match"; }
-
-    std::string handshake(int i) const
+    std::string authFrame(uint32_t i) const
     {
-        std::string request = "GET " + subscribePath(i) +
-                              " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
-        if (o_.target == "wsgw")
-        {
-            // Auth and subscribe ride behind the handshake (wsgw reads ahead).
-            request += wsgw::transport::makeClientFrame(wsgw::transport::Opcode::Text, R"({"member_id":-1,"token":""})",
-                                                        0x11223344);
-            request += wsgw::transport::makeClientFrame(wsgw::transport::Opcode::Text,
-                                                        "{\"app\":\"" + channel(i) + "\"}", 0x55667788);
-        }
-        return request;
+        return wsgw::transport::makeClientFrame(Opcode::Text, R"({"member_id":-1,"token":""})",
+                                                static_cast<uint32_t>(splitmix(i ^ 0xa5a5)));
     }
 
-    void add(int fd, uint32_t tag, uint32_t events = EPOLLIN)
+    std::string subscribeFrame(uint32_t i) const
+    {
+        return wsgw::transport::makeClientFrame(Opcode::Text, "{\"app\":\"" + channel(i) + "\"}",
+                                                static_cast<uint32_t>(splitmix(i ^ 0x5a5a)));
+    }
+
+    void watch(int fd, uint32_t tag, uint32_t events, int op = EPOLL_CTL_ADD)
     {
         epoll_event event{};
         event.events = events;
         event.data.u32 = tag;
-        ::epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &event);
+        if (::epoll_ctl(ep_, op, fd, &event) != 0)
+            throw std::runtime_error(std::string("epoll_ctl: ") + std::strerror(errno));
     }
 
-    static void sendAll(int fd, const std::string& bytes)
+    /// Calls ON_FRAME(opcode, payload) for every complete frame in S's leftover plus DATA; keeps the rest.
+    /// Parses in place when nothing is left over (the usual case), so a delivery costs no copy.
+    template <class OnFrame>
+    void feed(Subscriber& s, const char* data, size_t size, OnFrame&& on_frame)
     {
-        size_t sent = 0;
-        auto deadline = Clock::now() + std::chrono::seconds(10);
-        while (sent < bytes.size())
+        const bool buffered = !s.buffer.empty();
+        if (buffered)
+            s.buffer.append(data, size);
+        std::string_view in = buffered ? std::string_view(s.buffer) : std::string_view(data, size);
+        size_t pos = 0;
+        for (int frames = 0; frames < 1000000; ++frames)
         {
-            ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-            if (n > 0)
-                sent += static_cast<size_t>(n);
-            else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOTCONN))
+            if (in.size() - pos < 2)
+                break;
+            auto opcode = static_cast<uint8_t>(in[pos]) & 0x0f;
+            uint64_t length = static_cast<uint8_t>(in[pos + 1]) & 0x7f;
+            size_t header = 2;
+            if (length == 126)
             {
-                if (Clock::now() > deadline)
-                    throw std::runtime_error("send timed out");
-                ::usleep(50);
+                if (in.size() - pos < 4)
+                    break;
+                length = (uint64_t{static_cast<uint8_t>(in[pos + 2])} << 8) | static_cast<uint8_t>(in[pos + 3]);
+                header = 4;
             }
-            else
-                throw std::runtime_error(std::string("send: ") + std::strerror(errno));
+            else if (length == 127)
+            {
+                if (in.size() - pos < 10)
+                    break;
+                length = 0;
+                for (size_t j = 2; j < 10; ++j)
+                    length = (length << 8) | static_cast<uint8_t>(in[pos + j]);
+                header = 10;
+            }
+            if (in.size() - pos < header + length)
+                break;
+            on_frame(opcode, in.substr(pos + header, length));
+            pos += header + length;
         }
+        if (buffered)
+            s.buffer.erase(0, pos);
+        else
+            s.buffer.assign(in.substr(pos));
     }
 
     /// Connects N subscribers (the first SLOW never read); returns seconds until all are ready.
     double connectAll(int n, int slow)
     {
+        for (auto& s : subs_)
+        {
+            if (s.fd >= 0)
+                ::close(s.fd);
+        }
         subs_.assign(static_cast<size_t>(n), Subscriber{});
         auto start = Clock::now();
         auto deadline = start + std::chrono::seconds(120);
         int next = 0, ready = 0, connecting = 0;
         std::vector<epoll_event> events(1024);
+        char chunk[16384];
         while (ready < n)
         {
             while (next < n && connecting < o_.max_connecting)
@@ -284,7 +404,7 @@ private:
                 auto& s = subs_[static_cast<size_t>(next)];
                 s.slow = next < slow;
                 s.fd = connectTo(o_.port, s.slow ? 4096 : 0);
-                add(s.fd, static_cast<uint32_t>(next), EPOLLOUT | EPOLLIN);
+                watch(s.fd, static_cast<uint32_t>(next), EPOLLOUT | EPOLLIN);
                 ++next;
                 ++connecting;
             }
@@ -294,19 +414,32 @@ private:
             int count = ::epoll_wait(ep_, events.data(), static_cast<int>(events.size()), 1000);
             for (int k = 0; k < count; ++k)
             {
-                auto i = events[static_cast<size_t>(k)].data.u32;
+                const auto& event = events[static_cast<size_t>(k)];
+                const uint32_t i = event.data.u32;
                 auto& s = subs_[i];
-                if ((events[static_cast<size_t>(k)].events & EPOLLOUT) && s.stage == 0 && s.buffer.empty())
+                if (s.stage == Stage::Connecting)
                 {
-                    sendAll(s.fd, handshake(static_cast<int>(i)));
-                    s.buffer = " "; // marker: handshake sent
-                    epoll_event event{};
-                    event.events = EPOLLIN;
-                    event.data.u32 = i;
-                    ::epoll_ctl(ep_, EPOLL_CTL_MOD, s.fd, &event);
+                    if (!(event.events & EPOLLOUT))
+                        continue;
+                    int error = 0;
+                    socklen_t length = sizeof(error);
+                    ::getsockopt(s.fd, SOL_SOCKET, SO_ERROR, &error, &length);
+                    if (error != 0)
+                        throw std::runtime_error(std::string("connect: ") + std::strerror(error));
+                    std::string request = handshake(i);
+                    if (o_.target == "wsgw" && o_.round_trips == 1)
+                        request += authFrame(i) + subscribeFrame(i);
+                    sendAll(s.fd, request);
+                    s.stage = Stage::HandshakeSent;
+                    watch(s.fd, i, EPOLLIN, EPOLL_CTL_MOD);
                     continue;
                 }
-                if (s.stage < 2 && readHandshake(s))
+                ssize_t got = ::recv(s.fd, chunk, sizeof(chunk), 0);
+                if (got == 0)
+                    throw std::runtime_error("the server closed a connection during the handshake");
+                if (got < 0)
+                    continue;
+                if (advanceHandshake(s, i, chunk, static_cast<size_t>(got)))
                 {
                     ++ready;
                     --connecting;
@@ -318,80 +451,65 @@ private:
             if (s.slow)
                 ::epoll_ctl(ep_, EPOLL_CTL_DEL, s.fd, nullptr); // never read again
         }
-        return std::chrono::duration<double>(Clock::now() - start).count();
+        return secondsSince(start);
     }
 
-    /// Reads the 101 and (wsgw) the two replies; true once the subscriber is ready.
-    bool readHandshake(Subscriber& s)
+    /// Runs the client script on DATA: the 101 (accept key checked), then for wsgw the auth and
+    /// subscribe replies (both must be code 200). True once the subscriber is ready.
+    bool advanceHandshake(Subscriber& s, uint32_t i, const char* data, size_t size)
     {
-        char chunk[16384];
-        ssize_t n = ::recv(s.fd, chunk, sizeof(chunk), 0);
-        if (n <= 0)
+        if (s.stage == Stage::HandshakeSent)
         {
-            if (n == 0)
-                throw std::runtime_error("server closed a connection during the handshake");
-            return false;
-        }
-        if (s.buffer == " ")
-            s.buffer.clear();
-        s.buffer.append(chunk, static_cast<size_t>(n));
-        if (s.stage == 0)
-        {
+            s.buffer.append(data, size);
             auto end = s.buffer.find("\r\n\r\n");
             if (end == std::string::npos)
                 return false;
-            if (s.buffer.compare(0, 12, "HTTP/1.1 101") != 0)
-                throw std::runtime_error("handshake refused: " + s.buffer.substr(0, s.buffer.find('\r')));
-            s.buffer.erase(0, end + 4);
-            s.stage = 1;
-        }
-        if (o_.target == "nchan")
-        {
-            s.stage = 2;
+            std::string head = s.buffer.substr(0, end + 2);
+            if (head.compare(0, 12, "HTTP/1.1 101") != 0)
+                throw std::runtime_error("handshake refused: " + head.substr(0, head.find('\r')));
+            for (auto& c : head)
+                c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            auto at = head.find("\r\nsec-websocket-accept:");
+            std::string accept = wsgw::transport::computeAccept(clientKey(i));
+            if (at == std::string::npos || s.buffer.find(accept, at) > end)
+                throw std::runtime_error("101 without the right Sec-WebSocket-Accept");
+            std::string rest = s.buffer.substr(end + 4);
             s.buffer.clear();
-            return true;
+            if (o_.target == "nchan")
+            {
+                s.stage = Stage::Ready;
+                return true;
+            }
+            s.stage = o_.round_trips == 1 ? Stage::SubscribeSent : Stage::AuthSent;
+            if (o_.round_trips != 1)
+                sendAll(s.fd, authFrame(i));
+            if (rest.empty())
+                return false;
+            return advanceHandshake(s, i, rest.data(), rest.size());
         }
-        std::string_view payload;
-        while (nextFrame(s, payload))
+        bool failed = false;
+        std::string failure;
+        feed(s, data, size, [&](uint8_t opcode, std::string_view payload) {
+            if (opcode != 1)
+                return;
+            if (payload.find(R"(code\":200)") == std::string_view::npos)
+            {
+                failed = true;
+                failure = std::string(payload);
+                return;
+            }
             ++s.replies;
-        if (s.replies >= 2)
-        {
-            s.stage = 2;
-            return true;
-        }
-        return false;
-    }
-
-    /// Pops one complete server frame's payload from S's buffer (valid until the next call).
-    bool nextFrame(Subscriber& s, std::string_view& payload)
-    {
-        if (s.buffer.size() < 2)
-            return false;
-        auto b1 = static_cast<uint8_t>(s.buffer[1]) & 0x7f;
-        size_t header = 2;
-        uint64_t length = b1;
-        if (b1 == 126)
-        {
-            if (s.buffer.size() < 4)
-                return false;
-            length = (uint64_t{static_cast<uint8_t>(s.buffer[2])} << 8) | static_cast<uint8_t>(s.buffer[3]);
-            header = 4;
-        }
-        else if (b1 == 127)
-        {
-            if (s.buffer.size() < 10)
-                return false;
-            length = 0;
-            for (size_t j = 2; j < 10; ++j)
-                length = (length << 8) | static_cast<uint8_t>(s.buffer[j]);
-            header = 10;
-        }
-        if (s.buffer.size() < header + length)
-            return false;
-        frame_.assign(s.buffer, header, length);
-        s.buffer.erase(0, header + length);
-        payload = frame_;
-        return true;
+            if (s.stage == Stage::AuthSent)
+            {
+                sendAll(s.fd, subscribeFrame(i));
+                s.stage = Stage::SubscribeSent;
+            }
+            else if (s.stage == Stage::SubscribeSent && s.replies >= 2)
+                s.stage = Stage::Ready;
+        });
+        if (failed)
+            throw std::runtime_error("the gateway refused the script: " + failure);
+        return s.stage == Stage::Ready;
     }
 
     // ---- publishing
@@ -405,10 +523,11 @@ private:
     {
         std::string body;
         std::string path = "/push";
+        const auto clients = static_cast<uint64_t>(o_.clients);
         if (o_.target == "nchan")
         {
             body = pushText(first_id);
-            path = "/pub/" + channel(static_cast<int>(first_id % static_cast<uint64_t>(o_.clients)));
+            path = "/pub/" + channel(first_id % clients);
         }
         else
         {
@@ -419,8 +538,8 @@ private:
                 uint64_t id = first_id + static_cast<uint64_t>(k);
                 if (k > 0)
                     body += ",";
-                body += "{\"app\":\"" + channel(static_cast<int>(id % static_cast<uint64_t>(o_.clients))) +
-                        "\",\"member_id\":-1,\"text\":\"" + pushText(id) + "\"}";
+                body +=
+                    "{\"app\":\"" + channel(id % clients) + "\",\"member_id\":-1,\"text\":\"" + pushText(id) + "\"}";
             }
             if (count > 1)
                 body += "]";
@@ -432,18 +551,17 @@ private:
     /// Consumes one HTTP response from P's buffer; true when one was complete.
     static bool nextResponse(Publisher& p, int& status)
     {
-        // (A server may end keep-alive with Connection: close; the publisher then reconnects.)
         auto end = p.buffer.find("\r\n\r\n");
         if (end == std::string::npos)
             return false;
-        status = std::atoi(p.buffer.c_str() + 9);
+        status = p.buffer.size() > 12 ? std::atoi(p.buffer.c_str() + 9) : 0;
         std::string head = p.buffer.substr(0, end);
         for (auto& c : head)
             c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         size_t body_end = end + 4;
-        auto cl = head.find("content-length:");
-        if (cl != std::string::npos)
-            body_end += static_cast<size_t>(std::atol(head.c_str() + cl + 15));
+        auto length = head.find("content-length:");
+        if (length != std::string::npos)
+            body_end += static_cast<size_t>(std::atol(head.c_str() + length + 15));
         else if (head.find("transfer-encoding: chunked") != std::string::npos)
         {
             auto last = p.buffer.find("\r\n0\r\n\r\n", end);
@@ -453,6 +571,7 @@ private:
         }
         if (p.buffer.size() < body_end)
             return false;
+        // A server may end keep-alive with Connection: close; the publisher then reconnects.
         p.closing = head.find("connection: close") != std::string::npos;
         p.buffer.erase(0, body_end);
         return true;
@@ -466,38 +585,31 @@ private:
         for (size_t k = 0; k < pubs.size(); ++k)
         {
             pubs[k].fd = connectTo(o_.port);
-            add(pubs[k].fd, kPublisherTag | static_cast<uint32_t>(k));
+            watch(pubs[k].fd, kPublisherTag | static_cast<uint32_t>(k), EPOLLIN);
         }
-        // Give non-blocking connects a moment to finish before sending on them.
         const uint64_t per_push = o_.mode == "members" ? 1 : static_cast<uint64_t>(o_.clients - o_.slow);
         std::vector<uint32_t> delivered;
         delivered.reserve(1 << 20);
-        uint64_t sent = 0, completed = 0, responses = 0, errors = 0, reconnects = 0;
+        uint64_t sent = 0, completed = 0, responses = 0, errors = 0, reconnects = 0, deliveries = 0;
+        uint64_t unparsed = 0, closes = 0, sub_closed = 0;
         Histogram latency;
-        Server before = readServer(o_.pid);
+        ServerFigures before = readServer(o_.pid);
+        double gen_cpu = ownCpuSeconds();
         auto start = Clock::now();
         auto stop_sending =
             start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o_.seconds));
         auto hard_stop = stop_sending + std::chrono::seconds(10);
-        double interval_ns = o_.rate > 0 ? 1e9 / o_.rate : 0;
-        int64_t next_send_ns = nowNs();
-        uint64_t deliveries = 0;
-        auto markDelivered = [&](uint64_t id, int64_t sent_ns) {
-            if (id >= delivered.size())
-                delivered.resize(id + 1024, 0);
-            if (++delivered[id] == per_push)
-                ++completed;
-            ++deliveries;
-            latency.add((nowNs() - sent_ns) / 1000);
-        };
+        const double interval_ns = o_.rate > 0 ? 1e9 / o_.rate : 0;
+        double next_send_ns = static_cast<double>(nowNs());
+        int64_t now_ns = nowNs(); // refreshed once per epoll turn: the receipt time of that turn's frames
         auto trySend = [&](Publisher& p) {
-            if (p.busy || Clock::now() >= stop_sending)
+            if (p.busy || p.fd < 0 || Clock::now() >= stop_sending)
                 return;
             if (o_.rate > 0)
             {
-                if (nowNs() < next_send_ns)
+                if (static_cast<double>(nowNs()) < next_send_ns)
                     return;
-                next_send_ns += static_cast<int64_t>(interval_ns * o_.batch);
+                next_send_ns += interval_ns * o_.batch;
             }
             else if (sent - completed >= static_cast<uint64_t>(o_.window) * static_cast<uint64_t>(o_.batch))
                 return;
@@ -506,8 +618,45 @@ private:
             sent += static_cast<uint64_t>(count);
             p.busy = true;
         };
+        auto onFrame = [&](Subscriber& s, uint8_t opcode, std::string_view payload) {
+            if (opcode == 8)
+            {
+                ++closes;
+                s.stage = Stage::Closed;
+                return;
+            }
+            if (opcode == 9)
+            {
+                sendAll(s.fd, wsgw::transport::makeClientFrame(Opcode::Pong, payload, 0x01020304));
+                return;
+            }
+            if (opcode != 1)
+                return;
+            // wsgw wraps the text in {"app":..,"member_id":..,"text":"ID:NS:..."}; Nchan sends it as is.
+            auto at = o_.target == "wsgw" ? payload.find("\"text\":\"") : std::string_view::npos;
+            auto text = at == std::string_view::npos ? payload : payload.substr(at + 8);
+            uint64_t id = 0;
+            size_t j = 0;
+            for (; j < text.size() && text[j] >= '0' && text[j] <= '9'; ++j)
+                id = id * 10 + static_cast<uint64_t>(text[j] - '0');
+            int64_t sent_ns = 0;
+            size_t k = j + 1;
+            for (; k < text.size() && text[k] >= '0' && text[k] <= '9'; ++k)
+                sent_ns = sent_ns * 10 + (text[k] - '0');
+            if (j == 0 || j >= text.size() || text[j] != ':' || k == j + 1 || id >= sent)
+            {
+                ++unparsed;
+                return;
+            }
+            if (id >= delivered.size())
+                delivered.resize(std::max<size_t>(id + 1, delivered.size() * 2), 0);
+            if (++delivered[id] == per_push)
+                ++completed;
+            ++deliveries;
+            latency.add((now_ns - sent_ns) / 1000);
+        };
         std::vector<epoll_event> events(1024);
-        char chunk[65536];
+        static char chunk[262144];
         while (Clock::now() < hard_stop)
         {
             bool sending = Clock::now() < stop_sending;
@@ -515,8 +664,9 @@ private:
                 break;
             for (auto& p : pubs)
                 trySend(p);
-            int timeout = 1;
+            int timeout = sending && o_.rate > 0 ? 1 : 10;
             int count = ::epoll_wait(ep_, events.data(), static_cast<int>(events.size()), timeout);
+            now_ns = nowNs();
             for (int k = 0; k < count; ++k)
             {
                 uint32_t tag = events[static_cast<size_t>(k)].data.u32;
@@ -530,8 +680,11 @@ private:
                     while (nextResponse(p, status))
                     {
                         ++responses;
-                        if (status >= 300)
-                            ++errors;
+                        if (status < 200 || status >= 300)
+                        {
+                            if (errors++ == 0)
+                                first_error_ = std::to_string(status);
+                        }
                         p.busy = false;
                     }
                     if (n == 0 || p.closing)
@@ -542,7 +695,7 @@ private:
                         p.fd = connectTo(o_.port);
                         p.closing = false;
                         p.buffer.clear();
-                        add(p.fd, tag);
+                        watch(p.fd, tag, EPOLLIN);
                         ++reconnects;
                     }
                     trySend(p);
@@ -550,73 +703,121 @@ private:
                 }
                 auto& s = subs_[tag];
                 ssize_t n = ::recv(s.fd, chunk, sizeof(chunk), 0);
-                if (n <= 0)
-                    continue;
-                s.buffer.append(chunk, static_cast<size_t>(n));
-                std::string_view payload;
-                while (nextFrame(s, payload))
+                if (n == 0)
                 {
-                    // wsgw wraps the text in {"app":..,"member_id":..,"text":"ID:NS:..."}; Nchan sends it as is.
-                    auto at = o_.target == "wsgw" ? payload.find("\"text\":\"") : std::string_view::npos;
-                    auto text = at == std::string_view::npos ? payload : payload.substr(at + 8);
-                    char* end = nullptr;
-                    uint64_t id = std::strtoull(text.data(), &end, 10);
-                    if (!end || *end != ':')
-                        continue;
-                    int64_t sent_ns = std::strtoll(end + 1, nullptr, 10);
-                    ++s.received;
-                    markDelivered(id, sent_ns);
+                    ++sub_closed;
+                    s.stage = Stage::Closed;
+                    ::epoll_ctl(ep_, EPOLL_CTL_DEL, s.fd, nullptr);
+                    continue;
                 }
+                if (n < 0)
+                    continue;
+                feed(s, chunk, static_cast<size_t>(n),
+                     [&](uint8_t opcode, std::string_view payload) { onFrame(s, opcode, payload); });
             }
         }
-        double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-        Server after = readServer(o_.pid);
-        uint64_t expected = sent * per_push;
-        uint64_t lost = expected > deliveries ? expected - deliveries : 0;
+        double elapsed = secondsSince(start);
+        gen_cpu = ownCpuSeconds() - gen_cpu;
+        ServerFigures after = readServer(o_.pid);
+        uint64_t lost = 0, duplicates = 0;
+        for (uint64_t id = 0; id < sent; ++id)
+        {
+            uint64_t got = id < delivered.size() ? delivered[id] : 0;
+            lost += got < per_push ? per_push - got : 0;
+            duplicates += got > per_push ? got - per_push : 0;
+        }
+        // Slow subscribers: read what the server left for them and look for its close frame (wsgw: 1008).
+        int slow_closed = 0;
+        for (auto& s : subs_)
+        {
+            if (s.slow && drainForClose(s))
+                ++slow_closed;
+        }
         double cpu = after.cpu_s - before.cpu_s;
         std::ostringstream out;
-        out << "\"pushes\":" << sent << ",\"push_errors\":" << errors << ",\"publisher_reconnects\":" << reconnects
-            << ",\"seconds\":" << elapsed << ",\"pushes_per_s\":" << sent / elapsed << ",\"deliveries\":" << deliveries
-            << ",\"deliveries_per_s\":" << deliveries / elapsed << ",\"lost\":" << lost
+        out << "\"pushes\":" << sent << ",\"responses\":" << responses << ",\"push_errors\":" << errors
+            << ",\"first_error_status\":\"" << first_error_ << "\""
+            << ",\"publisher_reconnects\":" << reconnects << ",\"seconds\":" << elapsed
+            << ",\"pushes_per_s\":" << static_cast<double>(sent) / elapsed << ",\"deliveries\":" << deliveries
+            << ",\"deliveries_per_s\":" << static_cast<double>(deliveries) / elapsed << ",\"lost\":" << lost
+            << ",\"duplicates\":" << duplicates << ",\"unparsed\":" << unparsed << ",\"close_frames\":" << closes
+            << ",\"subscribers_closed\":" << sub_closed << ",\"slow_closed\":" << slow_closed
             << ",\"cpu_us_per_delivery\":" << (deliveries ? cpu * 1e6 / static_cast<double>(deliveries) : 0)
-            << ",\"server_cpu_s\":" << cpu << ",\"p50_us\":" << latency.percentile(0.50)
+            << ",\"cpu_us_per_push\":" << (sent ? cpu * 1e6 / static_cast<double>(sent) : 0)
+            << ",\"server_cpu_s\":" << cpu << ",\"server_util\":" << cpu / elapsed
+            << ",\"gen_util\":" << gen_cpu / elapsed << ",\"p50_us\":" << latency.percentile(0.50)
             << ",\"p99_us\":" << latency.percentile(0.99) << ",\"max_us\":" << latency.max()
-            << ",\"rss_kb_end\":" << after.rss_kb;
+            << ",\"rss_kb_end\":" << after.rss_kb << ",\"threads_end\":" << after.threads;
         for (auto& p : pubs)
             ::close(p.fd);
         return out.str();
     }
 
-    /// Issue 6 leak check: waves of connect, auth, subscribe, one push, receive, disconnect.
+    /// Reads S until the server's close frame or EOF (true), or until nothing arrives for 200 ms, 3 s pass or
+    /// 256 MiB were read (false).
+    bool drainForClose(Subscriber& s)
+    {
+        static char chunk[65536];
+        auto deadline = Clock::now() + std::chrono::seconds(3);
+        auto last_data = Clock::now();
+        bool closed = false;
+        size_t total = 0;
+        while (!closed && Clock::now() < deadline && total < (256u << 20))
+        {
+            ssize_t n = ::recv(s.fd, chunk, sizeof(chunk), 0);
+            if (n == 0)
+                return true;
+            if (n < 0)
+            {
+                if (errno != EAGAIN && errno != EWOULDBLOCK)
+                    return true; // reset by the server
+                if (Clock::now() - last_data > std::chrono::milliseconds(200))
+                    break;
+                ::usleep(1000);
+                continue;
+            }
+            total += static_cast<size_t>(n);
+            last_data = Clock::now();
+            feed(s, chunk, static_cast<size_t>(n), [&](uint8_t opcode, std::string_view) { closed |= opcode == 8; });
+        }
+        return closed;
+    }
+
+    /// Leak check (issue 6): waves of connect, auth, subscribe, one push, receive, disconnect.
     std::string churn()
     {
         std::ostringstream waves;
-        Server baseline{};
+        ServerFigures baseline{};
         uint64_t cycles = 0;
+        o_.seconds = 0.05;
+        o_.window = 1;
         for (int w = 0; w < o_.waves; ++w)
         {
             connectAll(o_.clients, 0);
-            o_.seconds = 0.05;
-            o_.window = 1;
             std::string figures = publishPhase();
             if (figures.find("\"lost\":0,") == std::string::npos)
                 throw std::runtime_error("wave " + std::to_string(w) + " lost messages: " + figures);
             for (auto& s : subs_)
+            {
                 ::close(s.fd);
+                s.fd = -1;
+            }
             cycles += static_cast<uint64_t>(o_.clients);
             // Let the server reap what just closed, then read its figures.
             ::usleep(300000);
-            Server now = readServer(o_.pid);
+            ServerFigures now = readServer(o_.pid);
             if (w == 0)
                 baseline = now;
             waves << (w ? "," : "") << "{\"wave\":" << w << ",\"rss_kb\":" << now.rss_kb << ",\"fds\":" << now.fds
                   << ",\"threads\":" << now.threads << "}";
         }
-        Server last = readServer(o_.pid);
+        ServerFigures last = readServer(o_.pid);
         std::ostringstream out;
-        out << "{\"target\":\"" << o_.target << "\",\"mode\":\"churn\",\"cycles\":" << cycles
+        out << "{\"target\":\"" << o_.target << "\",\"mode\":\"churn\",\"cycles\":" << cycles << ",\"lost\":0"
             << ",\"rss_kb_after_first_wave\":" << baseline.rss_kb << ",\"rss_kb_end\":" << last.rss_kb
-            << ",\"rss_growth_pct\":" << (last.rss_kb - baseline.rss_kb) * 100.0 / std::max(1L, baseline.rss_kb)
+            << ",\"rss_growth_pct\":"
+            << static_cast<double>(last.rss_kb - baseline.rss_kb) * 100.0 /
+                   static_cast<double>(std::max(1L, baseline.rss_kb))
             << ",\"fds_first\":" << baseline.fds << ",\"fds_end\":" << last.fds
             << ",\"threads_first\":" << baseline.threads << ",\"threads_end\":" << last.threads << ",\"waves\":["
             << waves.str() << "]}";
@@ -627,17 +828,31 @@ private:
     int ep_ = -1;
     std::vector<Subscriber> subs_;
     std::string padding_;
-    std::string frame_;
+    std::string first_error_; ///< status of the first failed push request
 };
+
+void usage()
+{
+    std::fprintf(stderr,
+                 "usage: wsgw-bench --target wsgw|nchan --port P --pid PID --mode idle|fanout|rate|members|churn\n"
+                 "       [--clients N<=19000] [--seconds S] [--window W] [--rate R] [--text-bytes B]\n"
+                 "       [--batch K] [--slow K] [--waves K] [--round-trips 3|1] [--max-connecting K]\n"
+                 "Prints one JSON object with the figures; exits 1 on any error.\n");
+}
 
 } // namespace
 
 int main(int argc, char** argv)
 {
     Options o;
-    for (int i = 1; i + 1 < argc; i += 2)
+    for (int i = 1; i < argc; i += 2)
     {
         std::string key = argv[i];
+        if (key == "--help" || i + 1 >= argc)
+        {
+            usage();
+            return key == "--help" ? 0 : 2;
+        }
         std::string value = argv[i + 1];
         if (key == "--target")
             o.target = value;
@@ -663,19 +878,30 @@ int main(int argc, char** argv)
             o.slow = std::atoi(value.c_str());
         else if (key == "--waves")
             o.waves = std::atoi(value.c_str());
+        else if (key == "--round-trips")
+            o.round_trips = std::atoi(value.c_str());
+        else if (key == "--max-connecting")
+            o.max_connecting = std::atoi(value.c_str());
         else
         {
             std::fprintf(stderr, "wsgw-bench: unknown option %s\n", key.c_str());
+            usage();
             return 2;
         }
     }
-    if (o.port <= 0 || o.clients <= 0 || o.clients > 19000)
+    if (o.port <= 0 || o.clients <= 0 || o.clients > 19000 || o.seconds <= 0 || o.seconds > 600 || o.waves > 1000 ||
+        o.batch < 1 || o.window < 1 || o.window > 1024 || o.max_connecting < 1 ||
+        (o.target != "wsgw" && o.target != "nchan"))
     {
-        std::fprintf(stderr,
-                     "usage: wsgw-bench --target wsgw|nchan --port P --pid PID --mode idle|fanout|rate|members|churn\n"
-                     "       [--clients N<=19000] [--seconds S] [--window W] [--rate R] [--text-bytes B]\n"
-                     "       [--batch K] [--slow K] [--waves K]\n");
+        usage();
         return 2;
+    }
+    // Each client is one fd: lift the soft limit to the hard one (20,000 here).
+    rlimit files{};
+    if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max)
+    {
+        files.rlim_cur = files.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &files);
     }
     try
     {
