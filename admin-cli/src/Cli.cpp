@@ -2,7 +2,7 @@
 
 #include "commands/Context.h"
 #include "store/Error.h"
-#include "store/Names.h"
+#include "model/Names.h"
 
 #include <algorithm>
 #include <cctype>
@@ -153,14 +153,14 @@ void Context::warn(const std::string& text) const
 
 std::string requireAppName(const std::string& name)
 {
-    if (!store::isValidAppName(name))
+    if (!model::isValidAppName(name))
         throw UsageError("invalid app name '" + name.substr(0, 80) + "': use 1 to 64 characters of A-Z a-z 0-9 _ . -");
     return name;
 }
 
 int64_t requireMemberId(const std::string& text)
 {
-    auto id = store::parseMemberId(text);
+    auto id = model::parseMemberId(text);
     if (!id)
         throw UsageError("invalid member id '" + text.substr(0, 40) +
                          "': use an integer from 1 to 9223372036854775807");

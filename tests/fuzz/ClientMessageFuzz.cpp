@@ -2,7 +2,7 @@
 // decoded app name must be one that could be registered.
 
 #include "protocol/ClientMessage.h"
-#include "store/Names.h"
+#include "model/Names.h"
 
 #include <cstdint>
 #include <cstdlib>
@@ -18,7 +18,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
         std::abort();
     auto subscribe = wsgw::protocol::parseSubscribe(text);
     if (subscribe.action != wsgw::protocol::SubscribeRequest::Action::Bad &&
-        !wsgw::store::isValidAppName(subscribe.app))
+        !wsgw::model::isValidAppName(subscribe.app))
         std::abort();
     return 0;
 }

@@ -14,7 +14,7 @@
 #include "store/Secret.h"
 #include "store/Store.h"
 #include "transport/LoopGroup.h"
-#include "transport/SessionProtocol.h"
+#include "session/SessionProtocol.h"
 
 #include <Poco/AutoPtr.h>
 #include <Poco/ConsoleChannel.h>
@@ -202,7 +202,7 @@ int GatewayApp::serve()
     hub::SnapshotHolder snapshots(initial);
     hub::PeerLimits peers({settings.max_connections, settings.max_connections_per_ip, settings.auth_failures_per_ip,
                            settings.auth_failure_window});
-    transport::SessionProtocol session;
+    session::SessionProtocol session;
     transport::LoopGroup loops(settings, session, metrics, peers, snapshots);
     loops.start();
 

@@ -43,11 +43,16 @@ struct Settings
     unsigned threads = 0; ///< event-loop threads; 0 = one per core
 
     // [http]
-    int http_max_threads = 16;  ///< Poco pool threads for HTTP requests (never for WebSockets)
-    int http_max_queued = 1024; ///< accepted connections waiting for a pool thread
-    int http_backlog = 4096;    ///< listen(2) backlog, sized for reconnect storms
-    Millis http_timeout{10000}; ///< one whole request (headers + body) must arrive within this
+    int http_max_threads = 4;         ///< Poco pool threads of the stat port (the public port runs on the loops)
+    int http_max_queued = 64;         ///< stat-port connections waiting for a pool thread
+    int http_backlog = 4096;          ///< listen(2) backlog, sized for reconnect storms
+    Millis http_header_timeout{5000}; ///< a request's header block must arrive within this (408)
+    Millis http_timeout{10000};       ///< one whole request (headers + body) must arrive within this (408)
     Millis http_keep_alive_timeout{15000};
+    size_t http_max_header_bytes = 16384;      ///< request line + headers; larger = 431
+    size_t http_max_connections_per_ip = 1024; ///< HTTP connections (not yet WebSocket) at once per address
+    size_t http_max_requests_per_s = 5000;     ///< per connection; more = 429 and close. 0 = unlimited
+    std::string trusted_proxies; ///< space-separated CIDRs whose X-Forwarded-For is believed; empty = none
 
     // [ws]
     Millis auth_window{10000};            ///< SPEC §1: first message must arrive within this
@@ -57,13 +62,16 @@ struct Settings
     size_t send_buffer_bytes = 0;         ///< SO_SNDBUF per client socket; 0 = kernel default (autotuned)
     Millis close_timeout{2000};           ///< wait for the client's close frame after ours
     std::string allowed_origins;          ///< space-separated Origin values browsers may connect from; empty = any
+    size_t max_fragments = 0;             ///< data frames per client message; 0 = max(1024, max_message_bytes / 64)
 
     // [limits]
     size_t max_connections = 100000;       ///< WebSocket connections at once; more get 503 before the upgrade
     size_t max_connections_per_ip = 10000; ///< from one address at once; 0 = unlimited
     size_t max_subscriptions = 256;        ///< apps one connection may subscribe to
-    size_t auth_failures_per_ip = 20;      ///< failed logins per address per window before logins are refused
+    size_t auth_failures_per_member = 10;  ///< failed logins per (address, member) per window; 0 = unlimited
+    size_t auth_failures_per_ip = 200;     ///< failed logins per address (any member) per window; 0 = unlimited
     Millis auth_failure_window{60000};
+    size_t max_partial_bytes = 256ull << 20; ///< client message bytes buffered, all connections together
 
     // [push]
     bool push_require_key = true; ///< Authorization: Bearer <app push key> on /push

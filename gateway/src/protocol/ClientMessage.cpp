@@ -1,7 +1,7 @@
 #include "protocol/ClientMessage.h"
 
 #include "protocol/Json.h"
-#include "store/Names.h"
+#include "model/Names.h"
 
 namespace wsgw::protocol {
 
@@ -30,7 +30,7 @@ SubscribeRequest parseSubscribe(std::string_view text)
     if (!object)
         return request;
     std::string app;
-    if (getString(*object, "app", app) != FieldState::Ok || !store::isValidAppName(app))
+    if (getString(*object, "app", app) != FieldState::Ok || !model::isValidAppName(app))
         return request;
     std::string action;
     switch (getString(*object, "action", action))

@@ -1,7 +1,7 @@
 #include "protocol/PushRequest.h"
 
 #include "protocol/Json.h"
-#include "store/Names.h"
+#include "model/Names.h"
 
 #include <Poco/JSON/Array.h>
 
@@ -29,7 +29,7 @@ DecodedPush decodeItem(const Poco::Dynamic::Var& var)
     case FieldState::Ok:
         break;
     }
-    if (!store::isValidAppName(out.push.app))
+    if (!model::isValidAppName(out.push.app))
     {
         out.error = "invalid app name: use 1 to 64 characters of A-Z a-z 0-9 _ . -";
         return out;

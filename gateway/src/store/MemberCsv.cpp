@@ -1,7 +1,7 @@
 #include "store/MemberCsv.h"
 
 #include "store/Error.h"
-#include "store/Names.h"
+#include "model/Names.h"
 
 #include <string_view>
 
@@ -42,7 +42,7 @@ std::vector<MemberCsvRow> parseMemberCsv(std::istream& in)
         }
         std::string_view id_text(line.data(), comma);
         std::string token = line.substr(comma + 1);
-        auto id = parseMemberId(id_text);
+        auto id = model::parseMemberId(id_text);
         if (!id)
         {
             problem("member id '" + std::string(id_text.substr(0, 40)) + "' is not an integer from 1 to 2^63-1");

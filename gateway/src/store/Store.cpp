@@ -3,7 +3,7 @@
 #include "store/Error.h"
 #include "store/MemberCsv.h"
 #include "store/Migrator.h"
-#include "store/Names.h"
+#include "model/Names.h"
 #include "store/Secret.h"
 
 #include <ctime>
@@ -20,7 +20,7 @@ int64_t unixNow()
 
 void validateAppName(std::string_view name)
 {
-    if (!isValidAppName(name))
+    if (!model::isValidAppName(name))
         throw InvalidInput("invalid app name '" + std::string(name.substr(0, 80)) +
                            "': use 1 to 64 characters of A-Z a-z 0-9 _ . -");
 }

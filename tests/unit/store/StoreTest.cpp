@@ -7,7 +7,7 @@
 #include "store/Error.h"
 #include "store/MemberCsv.h"
 #include "store/Migrator.h"
-#include "store/Names.h"
+#include "model/Names.h"
 #include "store/SchemaScripts.h"
 #include "store/Secret.h"
 #include "support/TempDir.h"
@@ -21,6 +21,7 @@
 #include <thread>
 
 using namespace wsgw::store;
+using namespace wsgw::model;
 using wsgw::test::TempDir;
 
 namespace {

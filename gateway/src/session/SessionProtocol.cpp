@@ -1,4 +1,4 @@
-#include "transport/SessionProtocol.h"
+#include "session/SessionProtocol.h"
 
 #include "hub/Permissions.h"
 #include "protocol/ClientMessage.h"
@@ -6,7 +6,12 @@
 #include "store/Secret.h"
 #include "transport/EventLoop.h"
 
-namespace wsgw::transport {
+namespace wsgw::session {
+
+using transport::CloseCode;
+using transport::Connection;
+using transport::EventLoop;
+using transport::MessageKind;
 
 void SessionProtocol::onMessage(EventLoop& loop, Connection& c, MessageKind, std::string_view text)
 {
@@ -98,4 +103,4 @@ void SessionProtocol::subscribe(EventLoop& loop, Connection& c, std::string_view
     }
 }
 
-} // namespace wsgw::transport
+} // namespace wsgw::session

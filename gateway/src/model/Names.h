@@ -1,11 +1,10 @@
-#pragma once
-/// Validation of the names and ids users type, before anything reaches SQL. Any thread.
+/// The vocabulary every layer shares (SPEC §2): which app names and member ids are valid. Pure; any thread.
 
 #include <cstdint>
 #include <optional>
 #include <string_view>
 
-namespace wsgw::store {
+namespace wsgw::model {
 
 /// SPEC §2: an app name is [A-Za-z0-9_.-]{1,64}.
 bool isValidAppName(std::string_view name);
@@ -14,4 +13,4 @@ bool isValidAppName(std::string_view name);
 /// sign, spaces or leading zeros beyond "0"; nullopt for anything else.
 std::optional<int64_t> parseMemberId(std::string_view text);
 
-} // namespace wsgw::store
+} // namespace wsgw::model

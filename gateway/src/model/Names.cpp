@@ -1,8 +1,8 @@
-#include "store/Names.h"
+#include "model/Names.h"
 
 #include <charconv>
 
-namespace wsgw::store {
+namespace wsgw::model {
 
 bool isValidAppName(std::string_view name)
 {
@@ -29,4 +29,4 @@ std::optional<int64_t> parseMemberId(std::string_view text)
     return value;
 }
 
-} // namespace wsgw::store
+} // namespace wsgw::model
