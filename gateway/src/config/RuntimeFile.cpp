@@ -8,10 +8,41 @@
 #include <fcntl.h>
 #include <fstream>
 #include <sstream>
+#include <sys/stat.h>
 #include <system_error>
 #include <unistd.h>
 
 namespace wsgw::config {
+
+namespace {
+
+[[noreturn]] void fail(int error, const std::string& what)
+{
+    throw std::system_error(error, std::generic_category(), what);
+}
+
+/// Writes all of TEXT to FD, resuming after short writes and EINTR. False, with
+/// errno set, if a write fails.
+bool writeAll(int fd, const std::string& text)
+{
+    const char* data = text.data();
+    size_t left = text.size();
+    while (left > 0)
+    {
+        ssize_t written = ::write(fd, data, left);
+        if (written < 0)
+        {
+            if (errno == EINTR)
+                continue;
+            return false;
+        }
+        data += written;
+        left -= static_cast<size_t>(written);
+    }
+    return true;
+}
+
+} // namespace
 
 std::string runtimeFilePath(const std::string& db_path)
 {
@@ -31,13 +62,54 @@ void writeRuntimeFile(const std::string& path, const RuntimeInfo& info)
     object.stringify(out);
     std::string text = out.str() + "\n";
     std::string temp = path + ".tmp";
-    int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+    // errno is saved first at each failure: building a message may allocate.
+    // A temporary left by a crash is removed, never reused: reusing it would keep
+    // its mode, and if it is a symlink, open() would write the admin key wherever
+    // it points. unlink() removes the link itself.
+    if (::unlink(temp.c_str()) != 0 && errno != ENOENT)
+    {
+        int error = errno;
+        fail(error, "cannot remove the stale temporary " + temp + ": remove it by hand");
+    }
+    // O_EXCL|O_NOFOLLOW: if something appeared at TEMP since the unlink, fail
+    // rather than write through it.
+    int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
-        throw std::system_error(errno, std::generic_category(), "cannot write " + temp);
-    ssize_t written = ::write(fd, text.data(), text.size());
-    ::close(fd);
-    if (written != static_cast<ssize_t>(text.size()) || ::rename(temp.c_str(), path.c_str()) != 0)
-        throw std::system_error(errno, std::generic_category(), "cannot write " + path);
+    {
+        int error = errno;
+        fail(error,
+             "cannot create " + temp + ": the database's directory must exist and be writable by the gateway's user");
+    }
+    // Once FD is open, every failure closes it and removes the temporary.
+    auto abandon = [&](const char* before, const char* after) {
+        int error = errno;
+        ::close(fd);
+        ::unlink(temp.c_str());
+        fail(error, before + temp + after);
+    };
+    // The umask may have taken bits from 0600 (0400 under umask 0277): set it exactly.
+    if (::fchmod(fd, 0600) != 0)
+        abandon("cannot make ", " owner-only");
+    if (!writeAll(fd, text) || ::fsync(fd) != 0)
+        abandon("cannot write ", " (is the disk full?)");
+    if (::close(fd) != 0)
+    {
+        // FD is gone either way: never close it twice (other threads open files).
+        int error = errno;
+        ::unlink(temp.c_str());
+        fail(error, "cannot write " + temp + " (is the disk full?)");
+    }
+    // rename() replaces a symlink at PATH instead of following it.
+    if (::rename(temp.c_str(), path.c_str()) != 0)
+    {
+        int error = errno;
+        ::unlink(temp.c_str());
+        if (error == EISDIR)
+            fail(error, "cannot write the runtime file " + path +
+                            ": it is a directory; remove it so the gateway can write its contact file there");
+        fail(error, "cannot rename " + temp + " to " + path);
+    }
 }
 
 std::optional<RuntimeInfo> readRuntimeFile(const std::string& path)

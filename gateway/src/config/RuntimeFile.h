@@ -23,7 +23,11 @@ struct RuntimeInfo
 /// Where the file for the database at DB_PATH lives.
 std::string runtimeFilePath(const std::string& db_path);
 
-/// Writes atomically (temp file + rename), readable by the owner only. Throws on failure.
+/// Writes atomically: a fresh PATH.tmp (a stale one, or a symlink there, is
+/// removed first, never written through), mode 0600 whatever the umask, synced,
+/// then renamed over PATH (a symlink at PATH is replaced, its target untouched).
+/// Throws std::system_error naming the path and what to do (PATH is a directory,
+/// the directory is missing or not writable); no temporary is left behind then.
 void writeRuntimeFile(const std::string& path, const RuntimeInfo& info);
 
 /// Reads it; nullopt if absent or unreadable.
