@@ -1,8 +1,8 @@
 #include "Cli.h"
 
 #include "commands/Context.h"
-#include "store/Error.h"
 #include "model/Names.h"
+#include "store/Error.h"
 
 #include <algorithm>
 #include <cctype>
@@ -63,7 +63,7 @@ void printUsage(std::ostream& out, const po::options_description& global, const 
         << "Push keys and tokens are printed once, when made, and stored only as SHA-256.\n"
         << "--json prints exactly one compact JSON document on stdout; errors stay text on stderr.\n\n"
         << "Exit status: 0 success; 1 the thing named does not exist or already exists, or the\n"
-        << "command could not be done (bad import file, database error); 2 usage error.\n"
+        << "command could not be done (bad import or token file, database error); 2 usage error.\n"
         << "`wsgw-admin COMMAND --help` describes one command; after --, words are arguments\n"
         << "even if they start with - (wsgw-admin app add -- -x).\n";
 }

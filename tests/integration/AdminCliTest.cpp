@@ -17,6 +17,7 @@
 #include <Poco/JSON/Parser.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <ctime>
 #include <fstream>
 #include <regex>
@@ -117,9 +118,27 @@ protected:
         return all;
     }
 
+    /// The SHA-256 (hex) of each token MEMBER holds, sorted.
+    std::vector<std::string> storedTokenHashes(int64_t member)
+    {
+        wsgw::store::Database database(db);
+        auto query = database.prepare("SELECT token_hash FROM member_tokens WHERE member_id = ?1 ORDER BY token_hash");
+        query.bind(1, member);
+        std::vector<std::string> hashes;
+        while (query.step())
+            hashes.push_back(query.columnText(0));
+        return hashes;
+    }
+
+    static std::string hashOf(const std::string& token) { return wsgw::store::toHex(wsgw::store::sha256(token)); }
+
     TempDir dir;
     std::string db = dir.file("wsgw.db");
 };
+
+/// What wsgw-admin says whenever --token is given on the command line.
+const std::string kTokenOnCommandLine = "wsgw-admin: warning: other local users can read --token in the process list; "
+                                        "--token-file FILE|- avoids that\n";
 
 } // namespace
 
@@ -262,11 +281,12 @@ TEST_F(AdminCliTest, MembersAndTokens)
     auto own = admin({"member", "add", "5", "--token", "654321"});
     EXPECT_EQ(own.exit_code, kOk);
     EXPECT_NE(own.out.find("\ntoken: 654321\n"), std::string::npos);
-    EXPECT_EQ(own.err, "wsgw-admin: warning: a token shorter than 16 characters is easy to guess; generated tokens "
-                       "have 256 bits\n");
+    EXPECT_EQ(own.err, kTokenOnCommandLine +
+                           "wsgw-admin: warning: a token shorter than 16 characters is easy to guess; generated tokens "
+                           "have 256 bits\n");
     auto long_enough = admin({"member", "add", "6", "--token", "sixteen-chars-ok"});
     EXPECT_EQ(long_enough.exit_code, kOk);
-    EXPECT_EQ(long_enough.err, "");
+    EXPECT_EQ(long_enough.err, kTokenOnCommandLine);
     auto duplicate = admin({"member", "add", "5"});
     EXPECT_EQ(duplicate.exit_code, kFailed);
     EXPECT_NE(duplicate.err.find("wsgw-admin: member 5 already exists"), std::string::npos);
@@ -313,6 +333,127 @@ TEST_F(AdminCliTest, MembersAndTokens)
     auto empty = runProcess({kAdmin, "--db", dir.file("empty.db"), "member", "list"});
     EXPECT_EQ(empty.out.substr(0, empty.out.find('\n')), "MEMBER_ID  TOKENS  GRANTS  CREATED");
     EXPECT_NE(empty.out.find("\n(no members"), std::string::npos) << empty.out;
+}
+
+// Issue 9: --token-file FILE|- keeps the token out of /proc/*/cmdline. The
+// file's one line is the token, without one trailing LF or CRLF; what is stored
+// is its SHA-256, exactly as for --token.
+TEST_F(AdminCliTest, TokenFileOrStdinGivesTheToken)
+{
+    std::string lf = dir.file("lf.txt");
+    std::ofstream(lf, std::ios::binary) << "token-from-a-file-lf\n";
+    auto added = admin({"member", "add", "5", "--token-file", lf});
+    EXPECT_EQ(added.exit_code, kOk) << added.err;
+    EXPECT_EQ(added.err, "");
+    EXPECT_EQ(added.out, "member 5 created\n"
+                         "token: token-from-a-file-lf\n"
+                         "Give it to the member's client now: it is shown only once.\n");
+    EXPECT_EQ(storedTokenHashes(5), std::vector<std::string>{hashOf("token-from-a-file-lf")});
+
+    std::string crlf = dir.file("crlf.txt");
+    std::ofstream(crlf, std::ios::binary) << "token-from-a-file-crlf\r\n";
+    auto replaced = object(json({"member", "token", "5", "--token-file", crlf}));
+    EXPECT_EQ(replaced->getValue<std::string>("token"), "token-from-a-file-crlf");
+    EXPECT_EQ(storedTokenHashes(5), std::vector<std::string>{hashOf("token-from-a-file-crlf")});
+
+    // No newline at all is fine too; stdin with -, in both spellings.
+    std::string bare_file = dir.file("bare.txt");
+    std::ofstream(bare_file, std::ios::binary) << "token-without-newline";
+    ASSERT_EQ(admin({"member", "add", "6", "--token-file", bare_file}).exit_code, kOk);
+    EXPECT_EQ(storedTokenHashes(6), std::vector<std::string>{hashOf("token-without-newline")});
+    auto from_stdin = admin({"member", "token", "6", "--token-file", "-", "--add"}, "token-from-stdin-1\n");
+    EXPECT_EQ(from_stdin.exit_code, kOk) << from_stdin.err;
+    EXPECT_EQ(from_stdin.err, "");
+    EXPECT_NE(from_stdin.out.find("\ntoken: token-from-stdin-1\n"), std::string::npos) << from_stdin.out;
+    ASSERT_EQ(admin({"member", "add", "7", "--token-file=-"}, "token-from-stdin-2\r\n").exit_code, kOk);
+    EXPECT_EQ(storedTokenHashes(7), std::vector<std::string>{hashOf("token-from-stdin-2")});
+    auto expected = std::vector<std::string>{hashOf("token-from-stdin-1"), hashOf("token-without-newline")};
+    std::sort(expected.begin(), expected.end());
+    EXPECT_EQ(storedTokenHashes(6), expected);
+
+    // Only one newline goes; spaces are part of the token; a short one warns as with --token.
+    auto spaced = admin({"member", "token", "7", "--token-file", "-"}, " spaces are kept \n");
+    EXPECT_EQ(spaced.exit_code, kOk) << spaced.err;
+    EXPECT_EQ(storedTokenHashes(7), std::vector<std::string>{hashOf(" spaces are kept ")});
+    auto short_one = admin({"member", "token", "7", "--token-file", "-"}, "short\n");
+    EXPECT_EQ(short_one.exit_code, kOk);
+    EXPECT_EQ(short_one.err, "wsgw-admin: warning: a token shorter than 16 characters is easy to guess; generated "
+                             "tokens have 256 bits\n");
+    EXPECT_EQ(storedTokenHashes(7), std::vector<std::string>{hashOf("short")});
+    // The longest token and its CRLF fit; one character more does not.
+    auto longest = admin({"member", "token", "7", "--token-file", "-"}, std::string(1024, 't') + "\r\n");
+    EXPECT_EQ(longest.exit_code, kOk) << longest.err;
+    EXPECT_EQ(storedTokenHashes(7), std::vector<std::string>{hashOf(std::string(1024, 't'))});
+}
+
+// SPEC §3 / README "Choices": a bad command line exits 2; a token file that
+// cannot be used is a command that could not be done, like a bad import file:
+// exit 1. Either way one line on stderr, nothing on stdout, nothing changed.
+TEST_F(AdminCliTest, BadTokenFilesAreRefused)
+{
+    ASSERT_EQ(admin({"member", "add", "5", "--token", "the-original-token"}).exit_code, kOk);
+    auto original = storedTokenHashes(5);
+    std::string good = dir.file("good.txt");
+    std::ofstream(good) << "a-perfectly-good-token\n";
+    std::string empty = dir.file("empty.txt");
+    std::ofstream(empty) << "";
+    std::string missing = dir.file("missing.txt");
+    struct Case
+    {
+        std::vector<std::string> args;
+        std::string stdin_text;
+        int exit_code;
+        std::string message;
+    };
+    const Case cases[] = {
+        {{"member", "token", "5", "--token", "another-long-token", "--token-file", good},
+         "",
+         kUsage,
+         "wsgw-admin: give --token or --token-file, not both (see: wsgw-admin member token --help)\n"},
+        {{"member", "add", "6", "--token-file", good, "--token", "x"}, "", kUsage, "not both"},
+        {{"member", "add", "6", "--token-file"}, "", kUsage, "'--token-file' is missing"},
+        {{"member", "token", "5", "--token-file", missing},
+         "",
+         kFailed,
+         "wsgw-admin: cannot read the token file '" + missing + "': No such file or directory\n"},
+        {{"member", "token", "5", "--token-file", dir.path().string()}, "", kFailed, "Is a directory"},
+        {{"member", "token", "5", "--token-file", empty},
+         "",
+         kFailed,
+         "wsgw-admin: the token file '" + empty + "' is empty (omit --token-file to generate a token)\n"},
+        {{"member", "token", "5", "--token-file", "-"}, "", kFailed, "the token on stdin is empty"},
+        {{"member", "token", "5", "--token-file", "-"}, "\n", kFailed, "the token on stdin is empty"},
+        {{"member", "token", "5", "--token-file", "-"}, "\r\n", kFailed, "the token on stdin is empty"},
+        {{"member", "token", "5", "--token-file", "-"},
+         "two-newlines-token\n\n",
+         kFailed,
+         "wsgw-admin: the token on stdin has a control character at byte 19: a token is one line of text (only one "
+         "trailing newline is dropped)\n"},
+        {{"member", "token", "5", "--token-file", "-"}, "line-one\nline-two\n", kFailed, "control character at byte 9"},
+        {{"member", "token", "5", "--token-file", "-"}, std::string("nul\0inside-token", 17), kFailed, "at byte 4"},
+        {{"member", "token", "5", "--token-file", "-"}, "tab\tinside-token", kFailed, "at byte 4"},
+        {{"member", "token", "5", "--token-file", "-"}, "bare-carriage-return\r", kFailed, "at byte 21"},
+        {{"member", "token", "5", "--token-file", "-"}, "del\x7finside-token", kFailed, "at byte 4"},
+        {{"member", "token", "5", "--token-file", "-"},
+         std::string(1025, 't') + "\n",
+         kFailed,
+         "the token on stdin is longer than 1024 characters"},
+        {{"member", "token", "5", "--token-file", "/dev/zero"}, "", kFailed, "longer than 1024 characters"},
+    };
+    std::string before = everyStoredValue();
+    for (const auto& c : cases)
+    {
+        auto result = admin(c.args, c.stdin_text);
+        std::string what = c.args.back() + " <<< " + c.stdin_text.substr(0, 30);
+        EXPECT_EQ(result.exit_code, c.exit_code) << what << ": " << result.err;
+        EXPECT_NE(result.err.find(c.message), std::string::npos) << what << ": " << result.err;
+        EXPECT_EQ(result.err.rfind("wsgw-admin: ", 0), 0u) << result.err;
+        EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << what << ": " << result.err;
+        EXPECT_EQ(result.out, "") << what;
+    }
+    EXPECT_EQ(everyStoredValue(), before);
+    EXPECT_EQ(storedTokenHashes(5), original);
+    EXPECT_EQ(admin({"member", "show", "6"}).exit_code, kFailed);
 }
 
 // --json: one compact line per command, keys in a fixed order (scripts rely on it).

@@ -15,7 +15,11 @@
 #include "store/MemberCsv.h"
 #include "store/Secret.h"
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
+#include <optional>
 
 namespace po = boost::program_options;
 
@@ -25,8 +29,12 @@ namespace {
 
 const std::string kTokenDetails =
     "The token is printed once and stored only as SHA-256; clients send it in their auth message.\n"
-    "--token T uses T (e.g. from an existing user system) instead of a generated 256-bit token;\n"
-    "one shorter than 16 characters is accepted with a warning on stderr.";
+    "--token-file FILE (or - for stdin) uses the file's one line (e.g. from an existing user\n"
+    "system) instead of a generated 256-bit token; one trailing newline (LF or CRLF) is dropped.\n"
+    "--token T does the same, but every local user can read T in the process list.\n"
+    "A token shorter than 16 characters is accepted with a warning on stderr.\n"
+    "Exit 2 for --token with --token-file or an empty --token; exit 1 if the file cannot be read,\n"
+    "is empty, or holds a control character (a token is one line of text).";
 
 void idArgument(po::options_description& options, po::positional_options_description& positional)
 {
@@ -36,20 +44,75 @@ void idArgument(po::options_description& options, po::positional_options_descrip
 
 void tokenOption(po::options_description& options)
 {
-    options.add_options()("token", po::value<std::string>(),
-                          "use this token (e.g. from an existing user system) instead of a generated one");
+    options.add_options()("token-file", po::value<std::string>()->value_name("FILE|-"),
+                          "read the token from FILE, or stdin with -, instead of generating one")(
+        "token", po::value<std::string>()->value_name("T"),
+        "use T instead of a generated token (visible to local users: prefer --token-file)");
 }
 
-/// The --token given, checked; nullopt to generate one.
+/// The token in the file at PATH, or stdin for "-": its one line without one
+/// trailing LF or CRLF. Throws CommandError (exit 1) if it cannot be read, is
+/// empty, too long, or holds another control character (NUL included).
+std::string readTokenFile(Context& ctx, const std::string& path)
+{
+    std::string source = path == "-" ? "the token on stdin" : "the token file '" + path + "'";
+    std::ifstream file;
+    if (path != "-")
+    {
+        errno = 0;
+        file.open(path, std::ios::binary);
+        if (!file)
+            throw CommandError("cannot read " + source + (errno ? ": " + std::string(std::strerror(errno)) : ""));
+    }
+    std::istream& in = path == "-" ? ctx.in : file;
+    // Read at most what a longest token and its CRLF need, plus one byte to tell
+    // "too long" from "exactly full": a wrong path (a log, /dev/zero) is never slurped.
+    std::string token(store::kMaxTokenLength + 3, '\0');
+    errno = 0;
+    in.read(token.data(), static_cast<std::streamsize>(token.size()));
+    if (in.bad())
+        throw CommandError("cannot read " + source + (errno ? ": " + std::string(std::strerror(errno)) : ""));
+    token.resize(static_cast<size_t>(in.gcount()));
+    if (token.size() == store::kMaxTokenLength + 3)
+        throw CommandError(source + " is longer than " + std::to_string(store::kMaxTokenLength) + " characters");
+    if (token.ends_with("\r\n"))
+        token.resize(token.size() - 2);
+    else if (token.ends_with('\n'))
+        token.pop_back();
+    if (token.empty())
+        throw CommandError(source + " is empty (omit --token-file to generate a token)");
+    if (token.size() > store::kMaxTokenLength)
+        throw CommandError(source + " is longer than " + std::to_string(store::kMaxTokenLength) + " characters");
+    auto control = std::find_if(token.begin(), token.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; });
+    if (control != token.end())
+        throw CommandError(source + " has a control character at byte " + std::to_string(control - token.begin() + 1) +
+                           ": a token is one line of text (only one trailing newline is dropped)");
+    return token;
+}
+
+/// The token chosen with --token or --token-file, checked; nullopt to generate
+/// one. Called before the database is opened, so a bad token touches nothing and
+/// the file is read with the caller's rights, not the database owner's.
 std::optional<std::string> chosenToken(Context& ctx)
 {
-    if (!ctx.options.count("token"))
+    bool from_file = ctx.options.count("token-file") > 0;
+    bool from_line = ctx.options.count("token") > 0;
+    if (from_file && from_line)
+        throw UsageError("give --token or --token-file, not both");
+    if (!from_file && !from_line)
         return std::nullopt;
-    auto token = ctx.options["token"].as<std::string>();
-    if (token.empty())
-        throw UsageError("--token must not be empty (omit it to generate one)");
-    if (token.size() > store::kMaxTokenLength)
-        throw UsageError("--token is longer than " + std::to_string(store::kMaxTokenLength) + " characters");
+    std::string token;
+    if (from_file)
+        token = readTokenFile(ctx, ctx.options["token-file"].as<std::string>());
+    else
+    {
+        token = ctx.options["token"].as<std::string>();
+        if (token.empty())
+            throw UsageError("--token must not be empty (omit it to generate one)");
+        if (token.size() > store::kMaxTokenLength)
+            throw UsageError("--token is longer than " + std::to_string(store::kMaxTokenLength) + " characters");
+        ctx.warn("warning: other local users can read --token in the process list; --token-file FILE|- avoids that");
+    }
     if (token.size() < store::kRecommendedSecretLength)
         ctx.warn("warning: a token shorter than " + std::to_string(store::kRecommendedSecretLength) +
                  " characters is easy to guess; generated tokens have 256 bits");
@@ -75,7 +138,7 @@ void printToken(Context& ctx, const store::MemberInfo& member, const std::string
 void addMemberCommands(std::vector<Command>& commands)
 {
     commands.push_back(
-        {"member", "add", "MEMBER_ID [--token T]", "create a member; print a generated token once",
+        {"member", "add", "MEMBER_ID [--token-file FILE|-]", "create a member; print a generated token once",
          kTokenDetails + "\nMEMBER_ID is an integer from 1 to 9223372036854775807; exit 1 if the member exists.",
          [](auto& options, auto& positional) {
              idArgument(options, positional);
@@ -83,7 +146,8 @@ void addMemberCommands(std::vector<Command>& commands)
          },
          [](Context& ctx) {
              auto id = requireMemberId(ctx.options["member"].as<std::string>());
-             auto token = ctx.store().addMember(id, chosenToken(ctx));
+             auto chosen = chosenToken(ctx); // before store(): see chosenToken
+             auto token = ctx.store().addMember(id, chosen);
              printToken(ctx, ctx.store().getMember(id), token, "member " + std::to_string(id) + " created");
              return kOk;
          }});
@@ -146,7 +210,7 @@ void addMemberCommands(std::vector<Command>& commands)
              return kOk;
          }});
     commands.push_back(
-        {"member", "token", "MEMBER_ID [--token T] [--add]",
+        {"member", "token", "MEMBER_ID [--token-file FILE|-] [--add]",
          "replace the member's tokens (sessions using old ones close), print the new one once",
          kTokenDetails + "\nWith --add the member keeps its other tokens and no session closes.",
          [](auto& options, auto& positional) {
@@ -157,7 +221,8 @@ void addMemberCommands(std::vector<Command>& commands)
          [](Context& ctx) {
              auto id = requireMemberId(ctx.options["member"].as<std::string>());
              auto mode = ctx.options.count("add") ? store::Store::TokenMode::Add : store::Store::TokenMode::Replace;
-             auto token = ctx.store().setToken(id, chosenToken(ctx), mode);
+             auto chosen = chosenToken(ctx); // before store(): see chosenToken
+             auto token = ctx.store().setToken(id, chosen, mode);
              printToken(ctx, ctx.store().getMember(id), token,
                         mode == store::Store::TokenMode::Add
                             ? "token added for member " + std::to_string(id)
