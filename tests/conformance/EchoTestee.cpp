@@ -1,28 +1,22 @@
-// wsgw-echo-testee PORT: the gateway's production WebSocket path — HTTP server
-// and guard, handshake, event loops, frame parser and writer, limits, close
+// wsgw-echo-testee PORT: the gateway's production WebSocket path — HTTP reading
+// on the loops, handshake, event loops, frame parser and writer, limits, close
 // logic — with an echo handler instead of the auth protocol, so that external
 // RFC 6455 conformance suites (Autobahn|Testsuite's fuzzing client, cases
 // 1-7, 9, 10) can be pointed at it. Test-only; not installed.
 
 #include "config/Settings.h"
-#include "http/JsonReply.h"
-#include "http/Server.h"
-#include "http/UpgradeHandler.h"
 #include "hub/Metrics.h"
 #include "hub/PeerLimits.h"
 #include "hub/SnapshotHolder.h"
 #include "transport/EventLoop.h"
+#include "transport/Handshake.h"
 #include "transport/LoopGroup.h"
 
-#include <Poco/Net/HTTPRequestHandlerFactory.h>
-#include <Poco/Net/HTTPServerRequest.h>
-#include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/ServerSocket.h>
 
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
-#include <set>
 #include <string>
 
 namespace {
@@ -40,27 +34,39 @@ public:
         loop.sendFrame(c, kind == transport::MessageKind::Text ? transport::Opcode::Text : transport::Opcode::Binary,
                        payload);
     }
+    void onAuthTimeout(transport::EventLoop&, transport::Connection&) override {}
+    void onSnapshot(transport::EventLoop&, transport::Connection&) override {}
 };
 
-class EchoRouter : public Poco::Net::HTTPRequestHandlerFactory
+/// Upgrades every valid WebSocket handshake; anything else is a 400.
+class UpgradeOnly : public transport::HttpHandler
 {
 public:
-    EchoRouter(transport::LoopGroup& loops, hub::PeerLimits& peers, hub::Metrics& metrics)
-        : loops_(loops), peers_(peers), metrics_(metrics)
-    {}
-
-    Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest& request) override
+    void onRequest(transport::EventLoop& loop, transport::Connection& c,
+                   const transport::HttpRequestReader& request) override
     {
-        if (http::UpgradeHandler::isUpgrade(request))
-            return new http::UpgradeHandler(loops_, peers_, metrics_, origins_);
-        return nullptr;
+        const auto& head = request.request();
+        const std::string key = head.get("Sec-WebSocket-Key", "");
+        if (!transport::headerHasToken(head.get("Upgrade", ""), "websocket") ||
+            head.get("Sec-WebSocket-Version", "") != "13" || !transport::isValidClientKey(key))
+        {
+            transport::HttpResponse response;
+            response.status = 400;
+            response.body = "{\"code\":400,\"message\":\"WebSocket upgrades only\"}\n";
+            response.close = true;
+            loop.respond(c, response);
+            return;
+        }
+        if (loop.peers().admit(c.peer.sin6_addr) != hub::PeerLimits::Admission::Admitted)
+        {
+            transport::HttpResponse response;
+            response.status = 503;
+            response.close = true;
+            loop.respond(c, response);
+            return;
+        }
+        loop.upgrade(c, transport::computeAccept(key), c.peer);
     }
-
-private:
-    transport::LoopGroup& loops_;
-    hub::PeerLimits& peers_;
-    hub::Metrics& metrics_;
-    const std::set<std::string> origins_;
 };
 
 } // namespace
@@ -92,19 +98,15 @@ int main(int argc, char** argv)
     hub::PeerLimits peers({});
     hub::SnapshotHolder snapshots(std::make_shared<const store::Snapshot>());
     EchoHandler echo;
-    transport::LoopGroup loops(settings, echo, metrics, peers, snapshots);
-    loops.start();
-
+    UpgradeOnly upgrades;
     Poco::Net::ServerSocket socket(Poco::Net::SocketAddress(settings.address, settings.port), 64);
-    Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;
-    params->setMaxThreads(4);
-    http::Server server("echo-http", socket, new EchoRouter(loops, peers, metrics), params, std::chrono::seconds(10));
-    server.start();
+    transport::LoopGroup loops(settings, echo, upgrades, metrics, peers, snapshots);
+    loops.start();
+    loops.listen(socket.impl()->sockfd());
     std::cout << "listening on 127.0.0.1:" << socket.address().port() << std::endl;
 
     int signal = 0;
     sigwait(&signals, &signal);
-    server.stop();
     loops.shutdown(std::chrono::seconds(2));
     return 0;
 }

@@ -192,7 +192,7 @@ TEST_P(ConformanceTest, ValidClosesAreEchoed)
 
 // Autobahn 2.x: pings are answered with their payload, also between fragments;
 // a ping flood is answered in full.
-TEST_P(ConformanceTest, PingsAreAnsweredEvenInAFlood)
+TEST_P(ConformanceTest, PingFloodGetsPongsForTheLatestPings)
 {
     auto client = connect();
     client->sendRaw(frame(Opcode::Ping, std::string(125, 'p')));
@@ -205,13 +205,23 @@ TEST_P(ConformanceTest, PingsAreAnsweredEvenInAFlood)
     for (int i = 0; i < 2000; ++i)
         flood += frame(Opcode::Ping, std::to_string(i));
     client->sendRaw(flood);
-    for (int i = 0; i < 2000; ++i)
+    // SPEC §5 / RFC 6455 §5.5.3: a pong may answer only the latest of the pings
+    // that arrived before it went out, so memory does not grow with the flood;
+    // pongs come in order, and the last ping is answered.
+    int last = -1;
+    while (last < 1999)
     {
         auto message = client->receive();
-        ASSERT_TRUE(message) << i;
+        ASSERT_TRUE(message) << "after pong " << last;
         ASSERT_EQ(message->kind, WsMessage::Kind::Pong);
-        ASSERT_EQ(message->payload, std::to_string(i));
+        int number = std::stoi(message->payload);
+        ASSERT_GT(number, last);
+        last = number;
     }
+    client->sendRaw(frame(Opcode::Ping, "after"));
+    auto after = client->receive();
+    ASSERT_TRUE(after);
+    EXPECT_EQ(after->payload, "after");
 }
 
 // Autobahn 1.x, 5.x, 6.x, 9.x: the echo testee returns every message whole,

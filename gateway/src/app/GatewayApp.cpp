@@ -4,17 +4,18 @@
 #include "app/Systemd.h"
 #include "config/RuntimeFile.h"
 #include "config/Settings.h"
+#include "http/PublicHandler.h"
 #include "http/PushService.h"
 #include "http/Router.h"
 #include "http/Server.h"
 #include "http/StatService.h"
 #include "hub/Metrics.h"
 #include "hub/SnapshotHolder.h"
+#include "session/SessionProtocol.h"
 #include "store/Error.h"
 #include "store/Secret.h"
 #include "store/Store.h"
 #include "transport/LoopGroup.h"
-#include "session/SessionProtocol.h"
 
 #include <Poco/AutoPtr.h>
 #include <Poco/ConsoleChannel.h>
@@ -39,16 +40,32 @@ namespace {
 constexpr int kExitConfig = 78; // EX_CONFIG
 constexpr int kExitFailure = 1;
 
-Poco::Net::ServerSocket listen(const std::string& address, uint16_t port, int backlog)
+/// A start that cannot succeed says so in one line and exits (SPEC §5).
+class StartupError : public std::runtime_error
 {
-    Poco::Net::SocketAddress where(address, port);
-    Poco::Net::ServerSocket socket;
-    if (where.family() == Poco::Net::SocketAddress::IPv6)
-        socket.bind6(where, true, false, /*ipV6Only=*/false); // "::" serves IPv4 too
-    else
-        socket.bind(where, true);
-    socket.listen(backlog);
-    return socket;
+public:
+    using std::runtime_error::runtime_error;
+};
+
+Poco::Net::ServerSocket listen(const std::string& key, const std::string& address, uint16_t port, int backlog)
+{
+    try
+    {
+        Poco::Net::SocketAddress where(address, port);
+        Poco::Net::ServerSocket socket;
+        if (where.family() == Poco::Net::SocketAddress::IPv6)
+            socket.bind6(where, true, false, /*ipV6Only=*/false); // "::" serves IPv4 too
+        else
+            socket.bind(where, true);
+        socket.listen(backlog);
+        return socket;
+    }
+    catch (const Poco::Exception& e)
+    {
+        throw StartupError("cannot listen on " + address + " port " + std::to_string(port) + ": " + e.displayText() +
+                           ". Is another process (another wsgw?) using it? Stop it, or choose another " + key +
+                           " in the configuration.");
+    }
 }
 
 Poco::Net::HTTPServerParams::Ptr httpParams(const config::Settings& settings)
@@ -155,6 +172,11 @@ int GatewayApp::main(const std::vector<std::string>&)
     {
         return serve();
     }
+    catch (const StartupError& e)
+    {
+        Poco::Logger::get("wsgw").critical("cannot start: %s", std::string(e.what()));
+        return kExitFailure;
+    }
     catch (const config::Error& e)
     {
         Poco::Logger::get("wsgw").critical("configuration error: %s", std::string(e.what()));
@@ -198,35 +220,53 @@ int GatewayApp::serve()
     log.information("database %s: %z apps, %z members", settings.db_path, initial->apps.size(),
                     initial->members.size());
 
+    // Bind both ports before any thread starts: a port in use ends the start
+    // here, at once, instead of leaving loop threads behind (issue 9).
+    auto public_socket = listen("server.port", settings.address, settings.port, settings.http_backlog);
+    auto stat_socket = listen("server.stat_port", settings.stat_address, settings.stat_port, 64);
+
     hub::Metrics metrics;
     hub::SnapshotHolder snapshots(initial);
     hub::PeerLimits peers({settings.max_connections, settings.max_connections_per_ip, settings.auth_failures_per_ip,
                            settings.auth_failure_window});
-    session::SessionProtocol session;
-    transport::LoopGroup loops(settings, session, metrics, peers, snapshots);
-    loops.start();
-
     const std::string admin_key = store::generateSecret();
-    http::PushService push(settings, snapshots, loops, metrics, store::sha256(admin_key));
+    http::PushService push(settings, metrics, store::sha256(admin_key));
+    http::PublicHandler public_handler(settings, push, metrics);
+    session::SessionProtocol session;
+    transport::LoopGroup loops(settings, session, public_handler, metrics, peers, snapshots);
     http::StatService stats(settings, snapshots, loops, metrics);
 
-    auto public_socket = listen(settings.address, settings.port, settings.http_backlog);
-    auto stat_socket = listen(settings.stat_address, settings.stat_port, 64);
-    http::Server public_server("wsgw-http", public_socket,
-                               new http::PublicRouter(settings, loops, push, peers, metrics), httpParams(settings),
-                               settings.http_timeout);
+    loops.start();
+    // From here on a failure must stop the loop threads, or the process would wait for them for ever.
+    struct StopLoops
+    {
+        transport::LoopGroup& loops;
+        bool armed = true;
+        ~StopLoops()
+        {
+            if (armed)
+                loops.shutdown(std::chrono::milliseconds(0));
+        }
+    } stop_loops{loops};
+    loops.listen(public_socket.impl()->sockfd());
+
     auto stat_params = httpParams(settings);
-    stat_params->setMaxThreads(4);
-    stat_params->setMaxQueued(64);
     http::Server stat_server("wsgw-stat", stat_socket, new http::StatRouter(stats), stat_params, settings.http_timeout);
-    public_server.start();
     stat_server.start();
 
     const int port = public_socket.address().port();
     const int stat_port = stat_socket.address().port();
     const std::string runtime_path = config::runtimeFilePath(settings.db_path);
-    config::writeRuntimeFile(runtime_path, {static_cast<int>(::getpid()), localUrl(settings.address, port) + "/push",
-                                            localUrl(settings.stat_address, stat_port), port, stat_port, admin_key});
+    try
+    {
+        config::writeRuntimeFile(runtime_path,
+                                 {static_cast<int>(::getpid()), localUrl(settings.address, port) + "/push",
+                                  localUrl(settings.stat_address, stat_port), port, stat_port, admin_key});
+    }
+    catch (const std::exception& e)
+    {
+        throw StartupError(e.what());
+    }
 
     PermissionWatcher watcher(settings, snapshots, loops);
     watcher.start();
@@ -240,9 +280,9 @@ int GatewayApp::serve()
     log.notice("stopping: closing clients with 1001, draining for up to %s ms",
                std::to_string(settings.drain_timeout.count()));
     notifySystemd("STOPPING=1");
-    public_server.stop(); // stop accepting; requests in progress finish
     watcher.stop();
-    loops.shutdown(settings.drain_timeout);
+    stop_loops.armed = false;
+    loops.shutdown(settings.drain_timeout); // stops accepting; requests in progress are answered
     stat_server.stop();
     ::unlink(runtime_path.c_str());
     log.notice("stopped");

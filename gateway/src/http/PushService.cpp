@@ -5,12 +5,11 @@
 #include "protocol/JsonWriter.h"
 #include "protocol/PushRequest.h"
 #include "protocol/ServerMessage.h"
+#include "transport/LoopGroup.h"
 
 namespace wsgw::http {
 
 namespace {
-
-constexpr std::chrono::seconds kLoopTimeout{10};
 
 std::string recipientsMessage(size_t count)
 {
@@ -19,9 +18,9 @@ std::string recipientsMessage(size_t count)
 
 } // namespace
 
-PushService::PushService(const config::Settings& settings, hub::SnapshotHolder& snapshots, transport::LoopGroup& loops,
-                         hub::Metrics& metrics, std::optional<store::Digest> admin_key_hash)
-    : settings_(settings), snapshots_(snapshots), loops_(loops), metrics_(metrics), admin_key_hash_(admin_key_hash)
+PushService::PushService(const config::Settings& settings, hub::Metrics& metrics,
+                         std::optional<store::Digest> admin_key_hash)
+    : settings_(settings), metrics_(metrics), admin_key_hash_(admin_key_hash)
 {}
 
 int PushService::authorize(const store::Snapshot& snapshot, const std::string& app, std::string_view bearer,
@@ -44,68 +43,59 @@ int PushService::authorize(const store::Snapshot& snapshot, const std::string& a
     return 401;
 }
 
-PushReply PushService::handle(std::string_view body, std::string_view bearer)
+PreparedPush PushService::prepare(std::string_view body, std::string_view bearer, const store::Snapshot& snapshot) const
 {
+    PreparedPush out;
     auto decoded = protocol::decodePushBody(body);
     if (!decoded.ok)
     {
         hub::Metrics::add(metrics_.pushes_rejected);
-        return {400, errorBody(400, decoded.error)};
+        out.immediate = PushReply{400, errorBody(400, decoded.error)};
+        return out;
     }
-    auto snapshot = snapshots_.get();
-
-    // Check every item first, then hand all valid ones to the loops in one post.
-    struct Result
-    {
-        int status = 202;
-        std::string message;
-        size_t outgoing = 0; ///< index into pushes when status is 202
-    };
-    std::vector<Result> results(decoded.items.size());
-    std::vector<transport::Outgoing> pushes;
-    pushes.reserve(decoded.items.size());
+    out.batch = decoded.batch;
+    out.results.resize(decoded.items.size());
+    out.pushes.reserve(decoded.items.size());
     for (size_t i = 0; i < decoded.items.size(); ++i)
     {
         auto& item = decoded.items[i];
-        auto& result = results[i];
+        auto& result = out.results[i];
         if (!item.ok)
         {
             result = {400, item.error, 0};
             continue;
         }
-        if (!hub::appExists(*snapshot, settings_.unknown_apps, item.push.app))
+        if (!hub::appExists(snapshot, settings_.unknown_apps, item.push.app))
         {
             result = {404, "unknown app " + item.push.app + " (register it: wsgw-admin app add " + item.push.app + ")",
                       0};
             continue;
         }
-        if (int status = authorize(*snapshot, item.push.app, bearer, result.message))
+        if (int status = authorize(snapshot, item.push.app, bearer, result.message))
         {
             result.status = status;
             continue;
         }
         // Serialised and framed once; every recipient shares these bytes.
         auto payload = protocol::serverMessage(item.push.app, item.push.member_id, item.push.text);
-        result.outgoing = pushes.size();
-        pushes.push_back({std::move(item.push.app), item.push.member_id, transport::makeSharedTextFrame(payload)});
+        result.outgoing = out.pushes.size();
+        out.pushes.push_back({std::move(item.push.app), item.push.member_id, transport::makeSharedTextFrame(payload)});
     }
+    return out;
+}
 
-    std::vector<size_t> counts;
-    if (!pushes.empty())
-    {
-        auto delivered = loops_.publish(std::move(pushes), kLoopTimeout);
-        if (!delivered)
-            return {503, errorBody(503, "the gateway is shutting down; push again later")};
-        counts = std::move(*delivered);
-    }
-
+PushReply PushService::finish(const PreparedPush& prepared, const std::vector<size_t>& counts) const
+{
+    if (prepared.immediate)
+        return *prepared.immediate;
+    const auto& results = prepared.results;
     size_t accepted = 0;
     for (const auto& result : results)
         accepted += result.status == 202 ? 1 : 0;
     hub::Metrics::add(metrics_.pushes_accepted, accepted);
     hub::Metrics::add(metrics_.pushes_rejected, results.size() - accepted);
 
-    if (!decoded.batch)
+    if (!prepared.batch)
     {
         const auto& result = results.front();
         if (result.status != 202)

@@ -1,17 +1,19 @@
 #pragma once
-/// The push endpoint's logic without HTTP: decode, check app and key, frame
-/// once, hand to the loops, build the reply (SPEC §1 "Push"). Pool threads;
-/// any number at once.
+/// The push endpoint's logic without HTTP (SPEC §1 "Push"): decode, check app
+/// and key against the loop's permission snapshot, frame once; then, with the
+/// recipient counts, build the reply byte for byte. Pure apart from the
+/// counters; any thread (the loops call it).
 
 #include "config/Settings.h"
 #include "hub/Metrics.h"
-#include "hub/SnapshotHolder.h"
 #include "store/Secret.h"
-#include "transport/LoopGroup.h"
+#include "store/Snapshot.h"
+#include "transport/EventLoop.h"
 
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace wsgw::http {
 
@@ -21,16 +23,33 @@ struct PushReply
     std::string body; ///< JSON
 };
 
+/// A push request after its checks, before delivery.
+struct PreparedPush
+{
+    struct Result
+    {
+        int status = 202;
+        std::string message;
+        size_t outgoing = 0; ///< index into pushes when status is 202
+    };
+    bool batch = false;
+    std::optional<PushReply> immediate;      ///< set when the body as a whole is refused: no delivery
+    std::vector<Result> results;             ///< one per item, in order
+    std::vector<transport::Outgoing> pushes; ///< the accepted items, framed once
+};
+
 class PushService
 {
 public:
     /// ADMIN_KEY_HASH, when set, is accepted as the push key of every app
     /// (wsgw-admin push on the same host).
-    PushService(const config::Settings& settings, hub::SnapshotHolder& snapshots, transport::LoopGroup& loops,
-                hub::Metrics& metrics, std::optional<store::Digest> admin_key_hash);
+    PushService(const config::Settings& settings, hub::Metrics& metrics, std::optional<store::Digest> admin_key_hash);
 
     /// BEARER: the token of the Authorization header, empty when absent.
-    PushReply handle(std::string_view body, std::string_view bearer);
+    PreparedPush prepare(std::string_view body, std::string_view bearer, const store::Snapshot& snapshot) const;
+
+    /// The reply once COUNTS (recipients per entry of prepared.pushes) are known.
+    PushReply finish(const PreparedPush& prepared, const std::vector<size_t>& counts) const;
 
 private:
     /// 0 when the key fits APP, else 401 with MESSAGE set.
@@ -38,8 +57,6 @@ private:
                   std::string& message) const;
 
     const config::Settings& settings_;
-    hub::SnapshotHolder& snapshots_;
-    transport::LoopGroup& loops_;
     hub::Metrics& metrics_;
     std::optional<store::Digest> admin_key_hash_;
 };

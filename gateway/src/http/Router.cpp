@@ -1,15 +1,14 @@
 #include "http/Router.h"
 
 #include "http/JsonReply.h"
-#include "http/PushHandler.h"
-#include "http/UpgradeHandler.h"
+#include "http/Server.h"
 
+#include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/URI.h>
 
 #include <functional>
-#include <sstream>
 
 namespace wsgw::http {
 
@@ -50,30 +49,6 @@ Poco::Net::HTTPRequestHandler* health()
 
 } // namespace
 
-PublicRouter::PublicRouter(const config::Settings& settings, transport::LoopGroup& loops, PushService& push,
-                           hub::PeerLimits& peers, hub::Metrics& metrics)
-    : loops_(loops), push_(push), peers_(peers), metrics_(metrics), max_body_(settings.push_max_body_bytes)
-{
-    std::istringstream words(settings.allowed_origins);
-    for (std::string origin; words >> origin;)
-        origins_.insert(origin);
-}
-
-Poco::Net::HTTPRequestHandler* PublicRouter::createRequestHandler(const Poco::Net::HTTPServerRequest& request)
-{
-    const std::string path = pathOf(request.getURI());
-    if (path == "/push")
-        return new PushHandler(push_, max_body_);
-    if (UpgradeHandler::isUpgrade(request))
-        return new UpgradeHandler(loops_, peers_, metrics_, origins_);
-    if (path == "/healthz")
-        return health();
-    return new FunctionHandler([](auto&, auto& response) {
-        response.set("Upgrade", "websocket");
-        sendError(response, 426, "this is a WebSocket endpoint: connect with a WebSocket client, or POST /push");
-    });
-}
-
 Poco::Net::HTTPRequestHandler* StatRouter::createRequestHandler(const Poco::Net::HTTPServerRequest& request)
 {
     const std::string path = pathOf(request.getURI());
@@ -85,6 +60,7 @@ Poco::Net::HTTPRequestHandler* StatRouter::createRequestHandler(const Poco::Net:
         });
     return new FunctionHandler(
         [this, path](Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& response) {
+            markRequestRead();
             auto rows = stats_.rows();
             if (!rows)
             {

@@ -1,7 +1,7 @@
 #include "http/Server.h"
 
 #include "http/JsonReply.h"
-#include "http/RequestGuard.h"
+#include "transport/HttpFraming.h"
 
 #include <Poco/Logger.h>
 #include <Poco/Net/HTTPRequestHandler.h>
@@ -87,14 +87,6 @@ public:
         armed_[state] = deadlines_.emplace(when, state);
         if (deadlines_.begin()->second == state)
             wake_.notify_all();
-    }
-
-    /// The socket left Poco (WebSocket upgrade): never touch its fd again.
-    void detach(ConnectionState* state)
-    {
-        std::lock_guard lock(mutex_);
-        disarmLocked(state);
-        state->fd = -1;
     }
 
     void disarm(ConnectionState* state)
@@ -250,7 +242,7 @@ private:
                 response.setKeepAlive(params_->getKeepAlive() && request.getKeepAlive() && session.canKeepAlive() &&
                                       !tracker_->othersWaiting());
                 response.set("Server", "wsgw");
-                if (auto rejection = checkFraming(request))
+                if (auto rejection = transport::checkFraming(request))
                 {
                     // SPEC §5: smuggling shapes are refused before any body is read.
                     response.setKeepAlive(false);
@@ -259,12 +251,18 @@ private:
                     tracker_->disarm(&state);
                     break;
                 }
+                // SPEC §5: these handlers read no body, so a request with one ends the
+                // connection: its body is never parsed as the next request.
+                const bool has_body = request.getChunkedTransferEncoding() || request.getContentLength64() > 0;
+                if (has_body)
+                    response.setKeepAlive(false);
                 std::unique_ptr<Poco::Net::HTTPRequestHandler> handler(factory_->createRequestHandler(request));
                 if (handler)
                     handler->handleRequest(request, response);
                 else
                     sendError(response, 404, "not found");
-                session.setKeepAlive(params_->getKeepAlive() && response.getKeepAlive() && session.canKeepAlive());
+                session.setKeepAlive(params_->getKeepAlive() && response.getKeepAlive() && session.canKeepAlive() &&
+                                     !has_body);
             }
             catch (const Poco::Net::NoMessageException&)
             {
@@ -325,12 +323,6 @@ void markRequestRead()
 {
     if (current_state)
         current_state->phase = Phase::Handling;
-}
-
-void markSocketDetached()
-{
-    if (current_state)
-        current_state->tracker->detach(current_state);
 }
 
 Server::Server(const std::string& name, const Poco::Net::ServerSocket& socket,

@@ -1,5 +1,6 @@
 #pragma once
-/// An HTTP/1.1 server on Poco's TCPServer with our own connection loop, so that
+/// The stat port's HTTP/1.1 server (loopback, low rate; the public port is
+/// served on the event loops): Poco's TCPServer with our own connection loop, so that
 /// every request passes a guard Poco 1.11 lacks (SPEC §5): a total deadline for
 /// reading the request (408; Poco's timeout is per read, so a 1-byte-per-second
 /// client would live forever), framing checks before any handler (400/501),
@@ -45,13 +46,9 @@ private:
     bool stopped_ = false;
 };
 
-/// Called by a handler once it has read the whole request body: from then on
+/// Called by a handler once it has read the whole request: from then on
 /// the request deadline no longer answers 408 (the reply is being made).
 /// Pool threads, inside a handler only.
 void markRequestRead();
-
-/// Called by the upgrade handler before it takes the socket away from Poco:
-/// the server stops watching that file descriptor. Pool threads, inside a handler only.
-void markSocketDetached();
 
 } // namespace wsgw::http

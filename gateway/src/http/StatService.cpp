@@ -99,7 +99,7 @@ std::string StatService::json(const std::vector<AppRow>& rows) const
     json.beginObject();
     for (const auto& counter : counters(metrics_))
         json.key(counter.name).value(counter.value);
-    json.key("generation").value(snapshots_.get()->generation);
+    json.key("generation").value(loops_.generation()); // what every loop applies (not just loaded)
     json.key("apps").beginArray();
     for (const auto& row : rows)
     {

@@ -21,6 +21,35 @@ void SessionProtocol::onMessage(EventLoop& loop, Connection& c, MessageKind, std
         subscribe(loop, c, text);
 }
 
+void SessionProtocol::onAuthTimeout(EventLoop& loop, Connection& c)
+{
+    loop.sendText(c, protocol::gatewayReply(protocol::Reply::MissingAuth));
+    loop.beginClose(c, CloseCode::PolicyViolation, "missing auth message (auth window passed)", false);
+}
+
+void SessionProtocol::onSnapshot(EventLoop& loop, Connection& c)
+{
+    const auto& snapshot = loop.snapshot();
+    if (c.isMember() && !snapshot.hasToken(c.member_id, c.token_id))
+    {
+        hub::Metrics::add(loop.metrics().revoked_closes);
+        loop.beginClose(c, CloseCode::PolicyViolation, "member removed or token replaced", false);
+        return;
+    }
+    // Copy the names first: unsubscribing edits the list.
+    std::vector<std::string> apps;
+    for (const auto& sub : c.subscriptions)
+        apps.push_back(sub.app->name);
+    for (const auto& app : apps)
+    {
+        if (hub::decide(snapshot, loop.settings().unknown_apps, app, c) != hub::Decision::Allowed)
+        {
+            loop.registry().unsubscribe(c, app);
+            loop.sendText(c, protocol::gatewayReply(protocol::Reply::SubscribeForbidden, app));
+        }
+    }
+}
+
 void SessionProtocol::authenticate(EventLoop& loop, Connection& c, std::string_view text)
 {
     using protocol::AuthRequest;

@@ -20,6 +20,7 @@ enum class CloseCode : uint16_t
     MessageTooBig = 1009,
     MandatoryExtension = 1010,
     InternalError = 1011,
+    TryAgainLater = 1013, ///< the server is out of a shared resource (partial-message memory)
 };
 
 /// True if CODE may appear in a close frame received from a peer (RFC 6455 §7.4):

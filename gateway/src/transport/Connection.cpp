@@ -13,8 +13,8 @@ std::string Connection::peerText() const
         inet_ntop(AF_INET, bytes + 12, text, sizeof(text));
     else
         inet_ntop(AF_INET6, &peer.sin6_addr, text, sizeof(text));
-    std::string out = mapped ? std::string(text) : "[" + std::string(text) + "]";
-    return out + ":" + std::to_string(ntohs(peer.sin6_port));
+    std::string text_out = mapped ? std::string(text) : "[" + std::string(text) + "]";
+    return text_out + ":" + std::to_string(ntohs(peer.sin6_port));
 }
 
 } // namespace wsgw::transport

@@ -1,31 +1,50 @@
 #pragma once
-/// One WebSocket connection after its handshake: socket, frame parser, outbound
-/// queue of shared frames, timers, and its subscriber state. Owned by one
-/// EventLoop for its whole life; loop thread only.
+/// One client connection of the public port, from accept to close: an HTTP
+/// connection first (requests read on the loop), a WebSocket after its
+/// upgrade, on the same socket and the same loop. Socket, frame parser,
+/// outbound queue of shared frames, timers, and its subscriber state. Owned
+/// by one EventLoop for its whole life; loop thread only.
 
 #include "hub/Subscriber.h"
 #include "transport/FrameParser.h"
+#include "transport/HttpRequestReader.h"
+#include "transport/OutboundQueue.h"
 
 #include <cstdint>
 #include <memory>
 #include <netinet/in.h>
 #include <string>
-#include <vector>
 
 namespace wsgw::transport {
 
-/// An immutable, fully framed message, shared by every connection it is queued on.
-using Frame = std::shared_ptr<const std::string>;
+/// What an HTTP connection needs until it is upgraded or closed; freed at the
+/// upgrade, so a WebSocket pays one null pointer for it.
+struct HttpState
+{
+    explicit HttpState(const HttpLimits* limits) : reader(limits) {}
+
+    HttpRequestReader reader;
+    std::string input;            ///< bytes received and not yet consumed by a request
+    int64_t request_start_ms = 0; ///< loop clock when the current request's first byte came (or accept)
+    int64_t idle_since_ms = 0;    ///< loop clock when the last response was queued (keep-alive)
+    int64_t rate_window_ms = 0;   ///< start of the current one-second request-rate window
+    uint32_t requests_in_window = 0;
+    bool awaiting_response = false; ///< a handler deferred its response; later requests wait behind it
+    bool keep_alive = true;         ///< the current request allows another one after it
+    bool first_request = true;      ///< no request completed yet: the header deadline runs from accept
+};
 
 struct Connection : hub::Subscriber
 {
     enum class State : uint8_t
     {
         Open,    ///< normal operation
-        Closing, ///< our close frame is queued or sent; waiting for the client's or the deadline
+        Closing, ///< our close frame (or last HTTP response) is queued or sent; waiting for EOF or the deadline
     };
 
     Connection(int socket_fd, const ParserLimits* limits) : fd(socket_fd), parser(limits) {}
+
+    bool isWebSocket() const noexcept { return !http; }
 
     int fd;
     uint32_t slot = 0;   ///< index in the loop's connection table
@@ -35,21 +54,21 @@ struct Connection : hub::Subscriber
     bool want_write = false;        ///< EPOLLOUT registered (kernel buffer was full)
     bool ping_sent = false;         ///< a ping is outstanding since the last received byte
     bool close_after_flush = false; ///< drop TCP once the queue (ending in our close frame) is written
-    bool write_shut = false;        ///< shutdown(SHUT_WR) done after our close frame
+    bool write_shut = false;        ///< shutdown(SHUT_WR) done after our last bytes
     bool over_limit = false;        ///< queue passed its cap during a fan-out; closed right after it
+    uint32_t partial_bytes = 0;     ///< parser heap counted in the loop group's partial-message budget
 
-    int64_t opened_ms = 0;  ///< loop clock at adoption (auth window start)
+    int64_t opened_ms = 0;  ///< loop clock at the upgrade (auth window start)
     int64_t last_rx_ms = 0; ///< loop clock of the last byte received
     int64_t close_deadline_ms = 0;
 
     FrameParser parser;
+    OutboundQueue out;
+    std::unique_ptr<HttpState> http; ///< null once the connection is a WebSocket
 
-    std::vector<Frame> queue; ///< frames not yet fully written, oldest first from queue_head
-    size_t queue_head = 0;
-    size_t head_offset = 0;  ///< bytes of queue[queue_head] already written
-    size_t queued_bytes = 0; ///< unwritten bytes in queue
-
-    sockaddr_in6 peer{}; ///< IPv4 peers are kept as v4-mapped addresses
+    /// The client: the TCP peer, or the address a trusted proxy forwarded
+    /// (set at the upgrade). IPv4 peers are kept as v4-mapped addresses.
+    sockaddr_in6 peer{};
 
     /// "ADDRESS:PORT" of the peer, for log lines.
     std::string peerText() const;

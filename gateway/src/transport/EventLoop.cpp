@@ -1,8 +1,8 @@
-#include "transport/EventLoop.h"
+// The loop itself: epoll, posted tasks, accept, the sweep, reaping, and the
+// WebSocket read path. The HTTP side is in EventLoopHttp.cpp, the writer
+// (queues, flush, close) in EventLoopWriter.cpp.
 
-#include "hub/Permissions.h"
-#include "protocol/ServerMessage.h"
-#include "transport/FrameWriter.h"
+#include "transport/EventLoop.h"
 
 #include <Poco/Logger.h>
 
@@ -17,7 +17,6 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <system_error>
 #include <unistd.h>
 
@@ -27,8 +26,9 @@ namespace {
 
 constexpr size_t kReadBufferSize = 64 * 1024;
 constexpr int kMaxEvents = 256;
-constexpr int kMaxIov = 64;
+constexpr int kMaxAcceptsPerWake = 64;
 constexpr uint64_t kWakeTag = ~uint64_t{0};
+constexpr uint64_t kListenTag = ~uint64_t{0} - 1;
 
 Poco::Logger& logger()
 {
@@ -40,29 +40,40 @@ uint64_t tagOf(const Connection& c)
     return (uint64_t{c.serial} << 32) | c.slot;
 }
 
-Frame shared(std::string bytes)
+sockaddr_in6 toV6(const sockaddr_storage& address)
 {
-    return std::make_shared<const std::string>(std::move(bytes));
-}
-
-Frame textFrame(const std::string& payload)
-{
-    return shared(makeFrame(Opcode::Text, payload));
+    sockaddr_in6 out{};
+    out.sin6_family = AF_INET6;
+    if (address.ss_family == AF_INET6)
+    {
+        std::memcpy(&out, &address, sizeof(out));
+        return out;
+    }
+    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&address);
+    out.sin6_port = v4->sin_port;
+    out.sin6_addr.s6_addr[10] = 0xff;
+    out.sin6_addr.s6_addr[11] = 0xff;
+    std::memcpy(&out.sin6_addr.s6_addr[12], &v4->sin_addr, 4);
+    return out;
 }
 
 } // namespace
 
-EventLoop::EventLoop(int index, const config::Settings& settings, MessageHandler& handler, hub::Metrics& metrics,
-                     hub::PeerLimits& peers, hub::SnapshotPtr snapshot)
-    : index_(index), settings_(settings), handler_(handler), metrics_(metrics), peers_(peers),
+EventLoop::EventLoop(int index, const LoopContext& context, hub::SnapshotPtr snapshot)
+    : index_(index), context_(context), settings_(context.settings), metrics_(context.metrics),
       snapshot_(std::move(snapshot))
 {
-    limits_.max_message_bytes = settings.max_message_bytes;
+    generation_.store(snapshot_->generation, std::memory_order_release);
+    limits_.max_message_bytes = settings_.max_message_bytes;
     limits_.require_mask = true;
+    http_limits_.max_header_bytes = settings_.http_max_header_bytes;
+    http_limits_.max_body_bytes = settings_.push_max_body_bytes;
     read_buffer_.resize(kReadBufferSize);
     // The sweep runs often enough for the shortest timer it serves.
-    int64_t shortest = std::min(
-        {settings.auth_window.count(), settings.ping_interval.count(), settings.close_timeout.count(), int64_t{4000}});
+    int64_t shortest =
+        std::min({settings_.auth_window.count(), settings_.ping_interval.count(), settings_.close_timeout.count(),
+                  settings_.http_header_timeout.count(), settings_.http_timeout.count(),
+                  settings_.http_keep_alive_timeout.count(), int64_t{4000}});
     tick_ms_ = std::max<int64_t>(10, shortest / 4);
 
     epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
@@ -86,7 +97,8 @@ EventLoop::~EventLoop()
     {
         if (c)
         {
-            ::close(c->fd);
+            if (c->fd >= 0)
+                ::close(c->fd);
             delete c;
         }
     }
@@ -128,6 +140,15 @@ void EventLoop::updateClock()
     now_ms_ = static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
+Connection* EventLoop::connectionOf(uint64_t tag)
+{
+    auto slot = static_cast<uint32_t>(tag & 0xffffffffu);
+    auto serial = static_cast<uint32_t>(tag >> 32);
+    if (slot >= slots_.size() || !slots_[slot] || slots_[slot]->serial != serial || slots_[slot]->fd < 0)
+        return nullptr;
+    return slots_[slot];
+}
+
 void EventLoop::run()
 {
     std::vector<epoll_event> events(kMaxEvents);
@@ -154,17 +175,21 @@ void EventLoop::run()
                 [[maybe_unused]] ssize_t r = ::read(wake_fd_, &count, sizeof(count));
                 continue;
             }
-            auto slot = static_cast<uint32_t>(event.data.u64 & 0xffffffffu);
-            auto serial = static_cast<uint32_t>(event.data.u64 >> 32);
-            if (slot >= slots_.size() || !slots_[slot] || slots_[slot]->serial != serial)
+            if (event.data.u64 == kListenTag)
+            {
+                acceptAll();
+                continue;
+            }
+            Connection* c = connectionOf(event.data.u64);
+            if (!c)
                 continue; // reaped earlier in this batch
-            Connection& c = *slots_[slot];
             if (event.events & EPOLLOUT)
-                markDirty(c);
+                markDirty(*c);
             if (event.events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP))
-                onReadable(c);
+                onReadable(*c);
         }
         runTasks();
+        resumeHttp();
         if (now() >= next_sweep_ms_)
         {
             sweep();
@@ -205,24 +230,73 @@ void EventLoop::runTasks()
     running_tasks_.clear();
 }
 
-void EventLoop::adopt(int fd, const std::string& initial, const sockaddr_in6& peer)
+void EventLoop::listen(int fd, AcceptFunction accept)
+{
+    int flags = ::fcntl(fd, F_GETFL, 0);
+    ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.u64 = kListenTag;
+    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) < 0)
+        throw std::system_error(errno, std::generic_category(), "epoll_ctl(listen)");
+    listen_fd_ = fd;
+    accept_ = std::move(accept);
+}
+
+void EventLoop::stopListening()
+{
+    if (listen_fd_ < 0)
+        return;
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+    listen_fd_ = -1;
+}
+
+void EventLoop::acceptAll()
+{
+    // Bounded per wake-up, so a connection storm cannot starve this loop's own clients.
+    for (int i = 0; i < kMaxAcceptsPerWake && listen_fd_ >= 0; ++i)
+    {
+        sockaddr_storage address{};
+        socklen_t length = sizeof(address);
+        int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+        {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                logger().warning("loop %d: accept failed: %s", index_, std::string(std::strerror(errno)));
+            return;
+        }
+        sockaddr_in6 peer = toV6(address);
+        if (!context_.http_peers.tryAcquire(peer.sin6_addr))
+        {
+            // SPEC §5: one address cannot occupy the port. Best effort: a full
+            // socket buffer just means the client sees the close.
+            static constexpr std::string_view kRefused =
+                "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 5\r\n"
+                "Content-Type: application/json\r\nContent-Length: 77\r\n\r\n"
+                "{\"code\":503,\"message\":\"too many connections from your address: try later\"}\n";
+            [[maybe_unused]] ssize_t n = ::send(fd, kRefused.data(), kRefused.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+            ::close(fd);
+            hub::Metrics::add(metrics_.connections_refused);
+            continue;
+        }
+        accept_(fd, peer);
+    }
+}
+
+void EventLoop::adoptHttp(int fd, const sockaddr_in6& peer)
 {
     if (stopping_)
     {
-        peers_.release(peer.sin6_addr);
+        context_.http_peers.release(peer.sin6_addr);
         ::close(fd);
         return;
     }
-    int flags = ::fcntl(fd, F_GETFL, 0);
-    ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (settings_.send_buffer_bytes > 0)
-    {
-        int size = static_cast<int>(settings_.send_buffer_bytes);
-        ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
-    }
     auto* c = new Connection(fd, &limits_);
+    c->http = std::make_unique<HttpState>(&http_limits_);
     if (free_slots_.empty())
     {
         c->slot = static_cast<uint32_t>(slots_.size());
@@ -238,9 +312,10 @@ void EventLoop::adopt(int fd, const std::string& initial, const sockaddr_in6& pe
     if (next_serial_ == 0)
         next_serial_ = 1;
     c->peer = peer;
-    updateClock();
-    c->opened_ms = now();
     c->last_rx_ms = now();
+    c->http->request_start_ms = now();
+    c->http->idle_since_ms = now();
+    c->http->rate_window_ms = now();
     epoll_event event{};
     event.events = EPOLLIN | EPOLLRDHUP;
     event.data.u64 = tagOf(*c);
@@ -249,37 +324,12 @@ void EventLoop::adopt(int fd, const std::string& initial, const sockaddr_in6& pe
         logger().error("loop %d: epoll_ctl(ADD) failed: %s", index_, std::string(std::strerror(errno)));
         slots_[c->slot] = nullptr;
         free_slots_.push_back(c->slot);
-        peers_.release(peer.sin6_addr);
+        context_.http_peers.release(peer.sin6_addr);
         ::close(fd);
         delete c;
         return;
     }
     load_.fetch_add(1, std::memory_order_relaxed);
-    hub::Metrics::add(metrics_.connections, 1);
-    hub::Metrics::add(metrics_.connections_total);
-    if (!initial.empty())
-    {
-        // Bytes the client sent right behind its handshake: parse them as if just read.
-        std::string copy = initial;
-        size_t offset = 0;
-        while (offset < copy.size() && c->state == Connection::State::Open)
-        {
-            size_t consumed = 0;
-            Message message{};
-            auto status = c->parser.parse(copy.data() + offset, copy.size() - offset, consumed, message);
-            offset += consumed;
-            if (status == ParseStatus::Message)
-                onMessage(*c, message);
-            else if (status == ParseStatus::Error)
-            {
-                hub::Metrics::add(metrics_.protocol_errors);
-                beginClose(*c, c->parser.error(), c->parser.errorReason(), true);
-                break;
-            }
-            else
-                break;
-        }
-    }
 }
 
 void EventLoop::onReadable(Connection& c)
@@ -295,13 +345,22 @@ void EventLoop::onReadable(Connection& c)
         return;
     c.last_rx_ms = now();
     c.ping_sent = false;
-    size_t size = static_cast<size_t>(n);
+    if (c.state == Connection::State::Closing && (c.http || c.parser.error() != CloseCode::Normal))
+        return; // closing: what the client still sends is dropped until EOF or the deadline
+    if (c.http)
+        onHttpBytes(c, static_cast<size_t>(n));
+    else
+        onFrames(c, read_buffer_.data(), static_cast<size_t>(n));
+}
+
+void EventLoop::onFrames(Connection& c, char* data, size_t size)
+{
     size_t offset = 0;
     while (offset < size)
     {
         size_t consumed = 0;
         Message message{};
-        auto status = c.parser.parse(read_buffer_.data() + offset, size - offset, consumed, message);
+        auto status = c.parser.parse(data + offset, size - offset, consumed, message);
         offset += consumed;
         if (status == ParseStatus::Message)
         {
@@ -319,6 +378,7 @@ void EventLoop::onReadable(Connection& c)
                 return;
             hub::Metrics::add(metrics_.protocol_errors);
             // SPEC §5: 1002 / 1007 / 1009 as the parser decided; no other client is affected.
+            accountPartial(c);
             beginClose(c, c.parser.error(), c.parser.errorReason(), true);
             return;
         }
@@ -326,6 +386,26 @@ void EventLoop::onReadable(Connection& c)
     }
     if (c.parser.idle())
         c.parser.shrink();
+    accountPartial(c);
+}
+
+void EventLoop::accountPartial(Connection& c)
+{
+    // SPEC §5: partial messages count against one budget for the whole
+    // process, so many connections each holding a partial message just under
+    // the message limit cannot exhaust memory together.
+    auto held = static_cast<int64_t>(c.parser.bufferedBytes());
+    auto delta = held - static_cast<int64_t>(c.partial_bytes);
+    if (delta == 0)
+        return;
+    int64_t total = context_.partial_bytes.fetch_add(delta, std::memory_order_relaxed) + delta;
+    c.partial_bytes = static_cast<uint32_t>(held);
+    if (delta > 0 && settings_.max_partial_bytes > 0 && total > static_cast<int64_t>(settings_.max_partial_bytes) &&
+        c.state == Connection::State::Open)
+    {
+        hub::Metrics::add(metrics_.protocol_errors);
+        beginClose(c, CloseCode::TryAgainLater, "server busy: partial-message memory exhausted", true);
+    }
 }
 
 void EventLoop::onMessage(Connection& c, const Message& message)
@@ -336,11 +416,15 @@ void EventLoop::onMessage(Connection& c, const Message& message)
     case MessageKind::Binary:
         // SPEC §1: client messages are accepted in text or binary frames.
         if (c.state == Connection::State::Open)
-            handler_.onMessage(*this, c, message.kind, message.payload);
+            context_.messages.onMessage(*this, c, message.kind, message.payload);
         break;
     case MessageKind::Ping:
         if (c.state == Connection::State::Open)
-            send(c, makeFrame(Opcode::Pong, message.payload));
+        {
+            // SPEC §5: one pong for the latest unanswered ping, whatever the client sends.
+            c.out.pushPong(std::make_shared<const std::string>(makeFrame(Opcode::Pong, message.payload)));
+            queued(c);
+        }
         break;
     case MessageKind::Pong:
         break;
@@ -356,9 +440,10 @@ void EventLoop::onMessage(Connection& c, const Message& message)
         c.state = Connection::State::Closing;
         c.close_deadline_ms = now() + settings_.close_timeout.count();
         if (message.close_code == static_cast<uint16_t>(CloseCode::NoStatus))
-            send(c, makeFrame(Opcode::Close, {}));
+            enqueue(c, std::make_shared<const std::string>(makeFrame(Opcode::Close, {})));
         else
-            send(c, makeCloseFrame(static_cast<CloseCode>(message.close_code), {}));
+            enqueue(
+                c, std::make_shared<const std::string>(makeCloseFrame(static_cast<CloseCode>(message.close_code), {})));
         c.close_after_flush = true;
         break;
     }
@@ -381,186 +466,6 @@ std::vector<size_t> EventLoop::deliver(const std::vector<Outgoing>& pushes)
     return counts;
 }
 
-void EventLoop::enqueue(Connection& c, const Frame& frame)
-{
-    if (c.over_limit)
-        return;
-    c.queue.push_back(frame);
-    c.queued_bytes += frame->size();
-    if (c.queued_bytes > settings_.max_queue_bytes)
-    {
-        // SPEC §5: a slow consumer. Closed after the fan-out (it must not change
-        // the subscriber list being iterated), so nobody else waits for it.
-        c.over_limit = true;
-        slow_.push_back(&c);
-        return;
-    }
-    markDirty(c);
-}
-
-void EventLoop::closeSlowConsumers()
-{
-    for (Connection* c : slow_)
-    {
-        if (c->fd < 0)
-            continue; // already gone (reaped this turn)
-        hub::Metrics::add(metrics_.slow_consumer_closes);
-        std::string reason = "slow consumer: " + std::to_string(c->queued_bytes) + " bytes queued, limit " +
-                             std::to_string(settings_.max_queue_bytes);
-        beginClose(*c, CloseCode::PolicyViolation, reason, true);
-    }
-    slow_.clear();
-}
-
-void EventLoop::send(Connection& c, std::string bytes)
-{
-    enqueue(c, shared(std::move(bytes)));
-}
-
-void EventLoop::sendText(Connection& c, const std::string& payload)
-{
-    enqueue(c, textFrame(payload));
-}
-
-void EventLoop::sendFrame(Connection& c, Opcode opcode, std::string_view payload)
-{
-    send(c, makeFrame(opcode, payload));
-}
-
-void EventLoop::markDirty(Connection& c)
-{
-    if (!c.dirty)
-    {
-        c.dirty = true;
-        dirty_.push_back(&c);
-    }
-}
-
-void EventLoop::flushDirty()
-{
-    // Every posted push has been queued by now, so each connection gets one
-    // writev for all of them (DESIGN §2).
-    for (size_t i = 0; i < dirty_.size(); ++i)
-    {
-        Connection* c = dirty_[i];
-        c->dirty = false;
-        if (slots_[c->slot] == c && c->fd >= 0)
-            flush(*c);
-    }
-    dirty_.clear();
-}
-
-void EventLoop::flush(Connection& c)
-{
-    while (c.queue_head < c.queue.size())
-    {
-        iovec iov[kMaxIov];
-        int count = 0;
-        for (size_t i = c.queue_head; i < c.queue.size() && count < kMaxIov; ++i, ++count)
-        {
-            const std::string& bytes = *c.queue[i];
-            size_t skip = i == c.queue_head ? c.head_offset : 0;
-            iov[count].iov_base = const_cast<char*>(bytes.data() + skip);
-            iov[count].iov_len = bytes.size() - skip;
-        }
-        msghdr message{};
-        message.msg_iov = iov;
-        message.msg_iovlen = static_cast<size_t>(count);
-        ssize_t n = ::sendmsg(c.fd, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n < 0)
-        {
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-            {
-                setWriteInterest(c, true);
-                return;
-            }
-            if (errno == EINTR)
-                continue;
-            reap(c); // EPIPE, ECONNRESET: the peer is gone
-            return;
-        }
-        auto written = static_cast<size_t>(n);
-        c.queued_bytes -= written;
-        while (written > 0)
-        {
-            size_t left = c.queue[c.queue_head]->size() - c.head_offset;
-            if (written >= left)
-            {
-                written -= left;
-                c.queue[c.queue_head].reset();
-                ++c.queue_head;
-                c.head_offset = 0;
-            }
-            else
-            {
-                c.head_offset += written;
-                written = 0;
-            }
-        }
-    }
-    c.queue.clear();
-    c.queue_head = 0;
-    c.head_offset = 0;
-    if (c.queue.capacity() > 64)
-        c.queue.shrink_to_fit();
-    setWriteInterest(c, false);
-    if (c.close_after_flush)
-    {
-        reap(c);
-        return;
-    }
-    if (c.state == Connection::State::Closing && !c.write_shut)
-    {
-        // Our close frame is out: half-close so the client sees it, then wait for its close.
-        ::shutdown(c.fd, SHUT_WR);
-        c.write_shut = true;
-    }
-}
-
-void EventLoop::setWriteInterest(Connection& c, bool want)
-{
-    if (c.want_write == want)
-        return;
-    epoll_event event{};
-    event.events = EPOLLIN | EPOLLRDHUP | (want ? EPOLLOUT : 0u);
-    event.data.u64 = tagOf(c);
-    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &event) == 0)
-        c.want_write = want;
-}
-
-void EventLoop::beginClose(Connection& c, CloseCode code, std::string_view reason, bool discard_queue)
-{
-    if (c.state == Connection::State::Closing)
-        return;
-    logClose(c, code, reason);
-    registry_.removeAll(c);
-    c.state = Connection::State::Closing;
-    c.close_deadline_ms = now() + settings_.close_timeout.count();
-    if (stopping_)
-        c.close_deadline_ms = std::min(c.close_deadline_ms, drain_deadline_ms_);
-    if (discard_queue && c.queue_head < c.queue.size())
-    {
-        // Keep a partly written frame (the stream must stay well-formed), drop the rest.
-        size_t keep = c.head_offset > 0 ? c.queue_head + 1 : c.queue_head;
-        for (size_t i = keep; i < c.queue.size(); ++i)
-            c.queued_bytes -= c.queue[i]->size();
-        c.queue.resize(keep);
-    }
-    c.over_limit = false;
-    c.queue.push_back(shared(makeCloseFrame(code, reason.substr(0, 120))));
-    c.queued_bytes += c.queue.back()->size();
-    markDirty(c);
-}
-
-void EventLoop::logClose(const Connection& c, CloseCode code, std::string_view reason)
-{
-    if (code == CloseCode::GoingAway)
-        return; // shutdown: one line for the whole process, not one per client
-    logger().notice("closing connection %s (member %s) with %d: %s", c.peerText(),
-                    c.isMember() ? std::to_string(c.member_id) : std::string("-"), static_cast<int>(code),
-                    std::string(reason));
-}
-
 void EventLoop::reap(Connection& c)
 {
     if (slots_[c.slot] != &c || c.fd < 0)
@@ -569,12 +474,24 @@ void EventLoop::reap(Connection& c)
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.fd, nullptr);
     ::close(c.fd);
     c.fd = -1;
-    if (c.auth == hub::Subscriber::Auth::Member)
-        hub::Metrics::add(metrics_.authenticated, -1);
-    else if (c.auth == hub::Subscriber::Auth::Anonymous)
-        hub::Metrics::add(metrics_.anonymous, -1);
-    hub::Metrics::add(metrics_.connections, -1);
-    peers_.release(c.peer.sin6_addr);
+    if (c.partial_bytes)
+    {
+        context_.partial_bytes.fetch_sub(c.partial_bytes, std::memory_order_relaxed);
+        c.partial_bytes = 0;
+    }
+    if (c.http)
+    {
+        context_.http_peers.release(c.peer.sin6_addr);
+    }
+    else
+    {
+        if (c.auth == hub::Subscriber::Auth::Member)
+            hub::Metrics::add(metrics_.authenticated, -1);
+        else if (c.auth == hub::Subscriber::Auth::Anonymous)
+            hub::Metrics::add(metrics_.anonymous, -1);
+        hub::Metrics::add(metrics_.connections, -1);
+        context_.peers.release(c.peer.sin6_addr);
+    }
     load_.fetch_sub(1, std::memory_order_relaxed);
     // The object itself goes at the end of the turn: other lists may still point at it.
     reaped_.push_back(&c);
@@ -614,12 +531,15 @@ void EventLoop::sweep()
                 reap(*c);
             continue;
         }
+        if (c->http)
+        {
+            sweepHttp(*c);
+            continue;
+        }
         if (c->auth == hub::Subscriber::Auth::Pending && now() - c->opened_ms >= auth_window)
         {
-            // SPEC §1: auth message late -> reply, then close 1008.
             hub::Metrics::add(metrics_.auth_timeouts);
-            sendText(*c, protocol::gatewayReply(protocol::Reply::MissingAuth));
-            beginClose(*c, CloseCode::PolicyViolation, "missing auth message (auth window passed)", false);
+            context_.messages.onAuthTimeout(*this, *c);
             continue;
         }
         int64_t silent = now() - c->last_rx_ms;
@@ -631,7 +551,7 @@ void EventLoop::sweep()
         else if (silent >= ping && !c->ping_sent)
         {
             c->ping_sent = true;
-            send(*c, makeFrame(Opcode::Ping, {}));
+            enqueue(*c, std::make_shared<const std::string>(makeFrame(Opcode::Ping, {})));
         }
     }
 }
@@ -641,29 +561,12 @@ void EventLoop::applySnapshot(hub::SnapshotPtr snapshot)
     snapshot_ = std::move(snapshot);
     for (Connection* c : slots_)
     {
-        if (!c || c->fd < 0 || c->state != Connection::State::Open)
+        if (!c || c->fd < 0 || c->http || c->state != Connection::State::Open)
             continue;
-        if (c->isMember() && !snapshot_->hasToken(c->member_id, c->token_id))
-        {
-            // SPEC §2: a removed member or a replaced token ends that member's sessions.
-            hub::Metrics::add(metrics_.revoked_closes);
-            beginClose(*c, CloseCode::PolicyViolation, "member removed or token replaced", false);
-            continue;
-        }
-        // Copy the names first: unsubscribing edits the list.
-        std::vector<std::string> apps;
-        for (const auto& sub : c->subscriptions)
-            apps.push_back(sub.app->name);
-        for (const auto& app : apps)
-        {
-            if (hub::decide(*snapshot_, settings_.unknown_apps, app, *c) != hub::Decision::Allowed)
-            {
-                // SPEC §2: the subscription ends and the client is told with the 403 reply.
-                registry_.unsubscribe(*c, app);
-                sendText(*c, protocol::gatewayReply(protocol::Reply::SubscribeForbidden, app));
-            }
-        }
+        context_.messages.onSnapshot(*this, *c);
     }
+    // SPEC §2: the generation is reported once this loop acts on it (issue 9: not before).
+    generation_.store(snapshot_->generation, std::memory_order_release);
 }
 
 void EventLoop::collect(LoopStats& stats) const
@@ -682,17 +585,27 @@ void EventLoop::collect(LoopStats& stats) const
 void EventLoop::shutdown(std::chrono::milliseconds drain)
 {
     stopping_ = true;
+    stopListening();
     updateClock();
     drain_deadline_ms_ = now() + drain.count();
     next_sweep_ms_ = std::min(next_sweep_ms_, drain_deadline_ms_);
     for (Connection* c : slots_)
     {
-        if (c && c->fd >= 0)
+        if (!c || c->fd < 0)
+            continue;
+        c->close_deadline_ms = std::min(c->close_deadline_ms, drain_deadline_ms_);
+        if (c->http)
         {
-            c->close_deadline_ms = std::min(c->close_deadline_ms, drain_deadline_ms_);
-            // SPEC §4: 1001 after whatever is queued, which is flushed first.
-            beginClose(*c, CloseCode::GoingAway, "server shutting down", false);
+            // An idle HTTP connection just ends; one in the middle of a request
+            // is answered first and closed after its response.
+            if (!c->http->reader.started() && !c->http->awaiting_response && c->out.empty())
+                reap(*c);
+            else
+                c->http->keep_alive = false;
+            continue;
         }
+        // SPEC §4: 1001 after whatever is queued, which is flushed first.
+        beginClose(*c, CloseCode::GoingAway, "server shutting down", false);
     }
 }
 

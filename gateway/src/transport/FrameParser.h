@@ -93,7 +93,13 @@ public:
     /// the payload of the last returned Message.
     void shrink();
 
+    /// Heap bytes the parser holds for partial frames and messages (its buffer's capacity).
+    size_t bufferedBytes() const noexcept { return buffer_.capacity() > kInlineCapacity ? buffer_.capacity() : 0; }
+
 private:
+    /// std::string's small-buffer capacity: below it nothing is on the heap.
+    static constexpr size_t kInlineCapacity = 15;
+
     enum class State : uint8_t
     {
         Header,

@@ -3,6 +3,7 @@
 #include "hub/Completion.h"
 #include "transport/FrameWriter.h"
 
+#include <mutex>
 #include <thread>
 
 namespace wsgw::transport {
@@ -12,13 +13,14 @@ Frame makeSharedTextFrame(const std::string& payload)
     return std::make_shared<const std::string>(makeFrame(Opcode::Text, payload));
 }
 
-LoopGroup::LoopGroup(const config::Settings& settings, MessageHandler& handler, hub::Metrics& metrics,
-                     hub::PeerLimits& peers, hub::SnapshotHolder& snapshots)
+LoopGroup::LoopGroup(const config::Settings& settings, MessageHandler& messages, HttpHandler& requests,
+                     hub::Metrics& metrics, hub::PeerLimits& peers, hub::SnapshotHolder& snapshots)
+    : http_peers_(settings.http_max_connections_per_ip)
 {
     unsigned count = settings.threads ? settings.threads : std::max(1u, std::thread::hardware_concurrency());
+    LoopContext context{settings, messages, requests, metrics, peers, http_peers_, partial_bytes_, *this};
     for (unsigned i = 0; i < count; ++i)
-        loops_.push_back(
-            std::make_unique<EventLoop>(static_cast<int>(i), settings, handler, metrics, peers, snapshots.get()));
+        loops_.push_back(std::make_unique<EventLoop>(static_cast<int>(i), context, snapshots.get()));
 }
 
 LoopGroup::~LoopGroup() = default;
@@ -29,48 +31,75 @@ void LoopGroup::start()
         loop->start();
 }
 
-void LoopGroup::adopt(int fd, std::string initial, const sockaddr_in6& peer)
+void LoopGroup::listen(int fd)
 {
-    EventLoop* target = loops_.front().get();
-    for (auto& loop : loops_)
-    {
-        if (loop->load() < target->load())
-            target = loop.get();
-    }
-    target->post([fd, initial = std::move(initial), peer](EventLoop& loop) { loop.adopt(fd, initial, peer); });
+    loops_.front()->post([this, fd](EventLoop& loop) {
+        loop.listen(fd, [this](int client, const sockaddr_in6& peer) { dispatch(client, peer); });
+    });
 }
 
-std::optional<std::vector<size_t>> LoopGroup::publish(std::vector<Outgoing> pushes, std::chrono::milliseconds timeout)
+void LoopGroup::dispatch(int fd, const sockaddr_in6& peer)
 {
+    EventLoop* target = loops_[next_loop_++ % loops_.size()].get();
+    if (target == loops_.front().get())
+        target->adoptHttp(fd, peer); // we are on it: no hand-off
+    else
+        target->post([fd, peer](EventLoop& loop) { loop.adoptHttp(fd, peer); });
+}
+
+void LoopGroup::deliver(EventLoop& origin, std::vector<Outgoing> pushes, Delivered done)
+{
+    auto counts = origin.deliver(pushes);
+    if (loops_.size() == 1)
+    {
+        done(origin, counts);
+        return;
+    }
     struct Job
     {
-        explicit Job(int parties, std::vector<Outgoing> p) : done(parties), pushes(std::move(p)), counts(pushes.size())
-        {}
-        hub::Completion done;
-        const std::vector<Outgoing> pushes;
+        std::vector<Outgoing> pushes;
+        Delivered done;
+        EventLoop* origin;
+        std::mutex mutex;
         std::vector<size_t> counts;
+        std::atomic<size_t> remaining;
     };
-    // Shared with the loops: a loop may still run its part after a timed-out caller left.
-    auto job = std::make_shared<Job>(static_cast<int>(loops_.size()), std::move(pushes));
+    auto job = std::make_shared<Job>();
+    job->pushes = std::move(pushes);
+    job->done = std::move(done);
+    job->origin = &origin;
+    job->counts = std::move(counts);
+    job->remaining = loops_.size() - 1;
     for (auto& loop : loops_)
     {
+        if (loop.get() == &origin)
+            continue;
         loop->post([job](EventLoop& l) {
-            auto counts = l.deliver(job->pushes);
-            job->done.arriveWith([&] {
-                for (size_t i = 0; i < counts.size(); ++i)
-                    job->counts[i] += counts[i];
-            });
+            auto local = l.deliver(job->pushes);
+            {
+                std::lock_guard lock(job->mutex);
+                for (size_t i = 0; i < local.size(); ++i)
+                    job->counts[i] += local[i];
+            }
+            // The last loop to finish hands the total back to the origin.
+            if (job->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1)
+                job->origin->post([job](EventLoop& o) { job->done(o, job->counts); });
         });
     }
-    if (!job->done.wait(timeout))
-        return std::nullopt;
-    return job->counts;
 }
 
 void LoopGroup::applySnapshot(hub::SnapshotPtr snapshot)
 {
     for (auto& loop : loops_)
         loop->post([snapshot](EventLoop& l) { l.applySnapshot(snapshot); });
+}
+
+int64_t LoopGroup::generation() const
+{
+    int64_t lowest = loops_.front()->generation();
+    for (const auto& loop : loops_)
+        lowest = std::min(lowest, loop->generation());
+    return lowest;
 }
 
 std::optional<LoopStats> LoopGroup::collectStats(std::chrono::milliseconds timeout)

@@ -1,15 +1,15 @@
 #pragma once
 /// Checks of an HTTP request's framing that Poco 1.11 does not make, applied
-/// before any handler reads a body: no Content-Length together with
+/// before any body is read: no Content-Length together with
 /// Transfer-Encoding, one well-formed Content-Length, no transfer coding but
-/// chunked (SPEC §5; request-smuggling shapes). Pool threads.
+/// chunked (SPEC §5; request-smuggling shapes). Pure; any thread.
 
-#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPRequest.h>
 
 #include <optional>
 #include <string>
 
-namespace wsgw::http {
+namespace wsgw::transport {
 
 struct Rejection
 {
@@ -18,6 +18,6 @@ struct Rejection
 };
 
 /// nullopt when the request's framing is acceptable.
-std::optional<Rejection> checkFraming(const Poco::Net::HTTPServerRequest& request);
+std::optional<Rejection> checkFraming(const Poco::Net::HTTPRequest& request);
 
-} // namespace wsgw::http
+} // namespace wsgw::transport

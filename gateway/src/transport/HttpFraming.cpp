@@ -1,10 +1,10 @@
-#include "http/RequestGuard.h"
+#include "transport/HttpFraming.h"
 
 #include <Poco/String.h>
 
-namespace wsgw::http {
+namespace wsgw::transport {
 
-std::optional<Rejection> checkFraming(const Poco::Net::HTTPServerRequest& request)
+std::optional<Rejection> checkFraming(const Poco::Net::HTTPRequest& request)
 {
     int lengths = 0;
     int codings = 0;
@@ -35,4 +35,4 @@ std::optional<Rejection> checkFraming(const Poco::Net::HTTPServerRequest& reques
     return std::nullopt;
 }
 
-} // namespace wsgw::http
+} // namespace wsgw::transport

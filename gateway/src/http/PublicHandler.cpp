@@ -1,0 +1,141 @@
+#include "http/PublicHandler.h"
+
+#include "http/JsonReply.h"
+#include "transport/Handshake.h"
+#include "transport/LoopGroup.h"
+
+#include <Poco/String.h>
+
+#include <sstream>
+
+namespace wsgw::http {
+
+namespace {
+
+using transport::HttpResponse;
+
+HttpResponse json(int status, std::string body, std::string extra_headers = {}, bool close = false)
+{
+    HttpResponse response;
+    response.status = status;
+    response.body = std::move(body);
+    response.body += '\n';
+    response.extra_headers = std::move(extra_headers);
+    response.close = close;
+    return response;
+}
+
+HttpResponse error(int status, std::string_view message, std::string extra_headers = {}, bool close = false)
+{
+    return json(status, errorBody(status, message), std::move(extra_headers), close);
+}
+
+std::string_view pathOf(const std::string& uri)
+{
+    std::string_view view(uri);
+    return view.substr(0, view.find('?'));
+}
+
+} // namespace
+
+std::string bearerToken(const std::string& header)
+{
+    static constexpr std::string_view kScheme = "Bearer ";
+    if (header.size() <= kScheme.size() || Poco::icompare(header.substr(0, kScheme.size()), std::string(kScheme)) != 0)
+        return {};
+    auto token = header.substr(kScheme.size());
+    while (!token.empty() && (token.back() == ' ' || token.back() == '\t'))
+        token.pop_back();
+    return token;
+}
+
+PublicHandler::PublicHandler(const config::Settings& settings, const PushService& push, hub::Metrics& metrics)
+    : settings_(settings), push_(push), metrics_(metrics)
+{
+    std::istringstream words(settings.allowed_origins);
+    for (std::string origin; words >> origin;)
+        origins_.insert(origin);
+}
+
+void PublicHandler::onRequest(transport::EventLoop& loop, transport::Connection& c,
+                              const transport::HttpRequestReader& request)
+{
+    const auto& head = request.request();
+    const auto path = pathOf(head.getURI());
+    if (path == "/push")
+        return push(loop, c, request);
+    if (transport::headerHasToken(head.get("Upgrade", ""), "websocket"))
+        return upgrade(loop, c, request);
+    if (path == "/healthz")
+        return loop.respond(c, json(200, R"({"status":"ok"})"));
+    loop.respond(c, error(426, "this is a WebSocket endpoint: connect with a WebSocket client, or POST /push",
+                          "Upgrade: websocket\r\n"));
+}
+
+void PublicHandler::push(transport::EventLoop& loop, transport::Connection& c,
+                         const transport::HttpRequestReader& request)
+{
+    const auto& head = request.request();
+    if (head.getMethod() != Poco::Net::HTTPRequest::HTTP_POST)
+    {
+        // SPEC §1: 405 unless POST (the original accepted any method).
+        return loop.respond(c, error(405, "use POST /push with a JSON body", "Allow: POST\r\n", true));
+    }
+    auto prepared = push_.prepare(request.body(), bearerToken(head.get("Authorization", "")), loop.snapshot());
+    auto reply = [this](const PreparedPush& p, const std::vector<size_t>& counts) {
+        auto r = push_.finish(p, counts);
+        return json(r.status, std::move(r.body),
+                    r.status == 401 ? "WWW-Authenticate: Bearer realm=\"wsgw push\"\r\n" : std::string());
+    };
+    if (prepared.pushes.empty())
+        return loop.respond(c, reply(prepared, {}));
+    // Delivered here at once and on the other loops through their queues; the
+    // last loop to finish brings the counts back to this one, which answers.
+    auto ticket = loop.deferResponse(c);
+    auto outgoing = std::move(prepared.pushes);
+    auto shared = std::make_shared<PreparedPush>(std::move(prepared));
+    loop.group().deliver(loop, std::move(outgoing),
+                         [ticket, shared, reply](transport::EventLoop& origin, const std::vector<size_t>& counts) {
+                             origin.respondTo(ticket, reply(*shared, counts));
+                         });
+}
+
+void PublicHandler::upgrade(transport::EventLoop& loop, transport::Connection& c,
+                            const transport::HttpRequestReader& request)
+{
+    const auto& head = request.request();
+    if (head.getMethod() != Poco::Net::HTTPRequest::HTTP_GET)
+        return loop.respond(c, error(400, "a WebSocket upgrade must be a GET request", {}, true));
+    if (!transport::headerHasToken(head.get("Connection", ""), "upgrade"))
+        return loop.respond(c, error(400, "a WebSocket upgrade needs 'Connection: Upgrade'", {}, true));
+    if (head.get("Sec-WebSocket-Version", "") != "13")
+        return loop.respond(c, error(426, "unsupported WebSocket version: this server speaks version 13 (RFC 6455)",
+                                     "Sec-WebSocket-Version: 13\r\n"));
+    const std::string key = head.get("Sec-WebSocket-Key", "");
+    if (!transport::isValidClientKey(key))
+        return loop.respond(c, error(400, "missing or malformed Sec-WebSocket-Key", {}, true));
+    if (!request.body().empty() || head.getChunkedTransferEncoding())
+        return loop.respond(c, error(400, "a WebSocket upgrade must not have a body", {}, true));
+    if (!origins_.empty() && head.has("Origin") && !origins_.count(head.get("Origin")))
+    {
+        // A browser page from a site not on ws.allowed_origins (clients without Origin are apps).
+        hub::Metrics::add(metrics_.connections_refused);
+        return loop.respond(c, error(403, "origin not allowed", {}, true));
+    }
+    sockaddr_in6 client = c.peer;
+    switch (loop.peers().admit(client.sin6_addr))
+    {
+    case hub::PeerLimits::Admission::Admitted:
+        break;
+    case hub::PeerLimits::Admission::TooManyConnections:
+        hub::Metrics::add(metrics_.connections_refused);
+        return loop.respond(c, error(503, "too many connections: try again later", "Retry-After: 5\r\n", true));
+    case hub::PeerLimits::Admission::TooManyFromPeer:
+        hub::Metrics::add(metrics_.connections_refused);
+        return loop.respond(
+            c, error(503, "too many connections from your address: try again later", "Retry-After: 5\r\n", true));
+    }
+    loop.upgrade(c, transport::computeAccept(key), client);
+}
+
+} // namespace wsgw::http
