@@ -175,7 +175,7 @@ TEST_F(GatewayProtocolTest, BroadcastReachesEverySubscriberByteForByte)
     const char* expected = R"({"app":"match","member_id":-1,"text":"{\"hello\":\"world\"}"})";
     EXPECT_EQ(a->receiveText(), expected);
     EXPECT_EQ(b->receiveText(), expected);
-    EXPECT_FALSE(c->receive(200ms));
+    EXPECT_EQ(c->fence(), fenceReply());
 }
 
 // SPEC §1 differences: absent member_id is a broadcast delivered as -1.
@@ -201,8 +201,8 @@ TEST_F(GatewayProtocolTest, TargetedPushReachesOnlyThatMember)
     EXPECT_EQ(parseObject(result.body)->getValue<int>("recipients"), 2);
     EXPECT_EQ(seven_a->receiveText(), R"({"app":"match","member_id":7,"text":"for seven"})");
     EXPECT_EQ(seven_b->receiveText(), R"({"app":"match","member_id":7,"text":"for seven"})");
-    EXPECT_FALSE(eight->receive(200ms));
-    EXPECT_FALSE(stranger->receive(50ms));
+    EXPECT_EQ(eight->fence(), fenceReply());
+    EXPECT_EQ(stranger->fence(), fenceReply());
 
     ASSERT_EQ(eight->subscribe("im"), reply(200, "subscribe im success"));
     EXPECT_EQ(push(gateway->port(), pushBody("im", 8, "dm"), im_key).status, 202);
@@ -220,7 +220,7 @@ TEST_F(GatewayProtocolTest, DoubleSubscribeDeliversOnce)
     EXPECT_EQ(a->subscribe("match"), reply(200, "subscribe match success"));
     EXPECT_EQ(push(gateway->port(), pushBody("match", -1, "once"), match_key).status, 202);
     EXPECT_EQ(a->receiveText(), R"({"app":"match","member_id":-1,"text":"once"})");
-    EXPECT_FALSE(a->receive(200ms));
+    EXPECT_EQ(a->fence(), fenceReply());
 }
 
 TEST_F(GatewayProtocolTest, UnsubscribedClientReceivesNoMore)
@@ -231,7 +231,7 @@ TEST_F(GatewayProtocolTest, UnsubscribedClientReceivesNoMore)
     ASSERT_EQ(a->receiveText(), reply(200, "unsubscribe match success"));
     EXPECT_EQ(
         parseObject(push(gateway->port(), pushBody("match", -1, "x"), match_key).body)->getValue<int>("recipients"), 0);
-    EXPECT_FALSE(a->receive(200ms));
+    EXPECT_EQ(a->fence(), fenceReply());
 }
 
 // SPEC §1: client messages are accepted in binary frames too.
@@ -424,10 +424,12 @@ TEST(GatewayPingTest, ClientAnsweringPingsStaysConnected)
 TEST_F(GatewayProtocolTest, ClientCloseIsEchoed)
 {
     auto a = anonymous();
+    ASSERT_EQ(a->subscribe("match"), reply(200, "subscribe match success"));
+    ASSERT_NE(gateway->stat().find("match 1\n"), std::string::npos); // so the check below can fail
     a->sendRaw(wsgw::transport::makeClientFrame(wsgw::transport::Opcode::Close, std::string("\x03\xe8", 2) + "bye", 1));
     EXPECT_EQ(a->receiveClose(), 1000);
     EXPECT_TRUE(a->waitForEof());
-    EXPECT_TRUE(waitUntil([&] { return gateway->stat().find("match 0") != std::string::npos; }));
+    EXPECT_TRUE(waitUntil([&] { return gateway->stat().find("match 0\n") != std::string::npos; }));
 }
 
 // SPEC §1: IPv4 and IPv6 on one dual-stack listener.

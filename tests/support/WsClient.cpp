@@ -251,6 +251,17 @@ std::string WsClient::auth(int64_t member_id, std::string_view token)
     return receiveText();
 }
 
+std::string WsClient::fence()
+{
+    sendText(R"({"app":"fence.","action":"unsubscribe"})");
+    return receiveText();
+}
+
+std::string fenceReply()
+{
+    return reply(200, "unsubscribe fence. success");
+}
+
 std::string WsClient::subscribe(std::string_view app)
 {
     sendText("{\"app\":\"" + std::string(app) + "\"}");

@@ -83,6 +83,11 @@ public:
     std::string auth(int64_t member_id, std::string_view token);
     /// {"app":APP} + its reply text.
     std::string subscribe(std::string_view app);
+    /// A fence instead of a wait: sends an unsubscribe for an app it never
+    /// subscribed to and returns the next text. Everything the gateway queued
+    /// for this connection earlier arrives before that reply, so
+    /// `EXPECT_EQ(c.fence(), kFenceReply)` shows nothing else was queued.
+    std::string fence();
 
     int fd() const noexcept { return fd_; }
     void shutdownWrite();
@@ -97,5 +102,8 @@ private:
 
 /// The reply text a gateway reply should carry, e.g. reply(200, "hello stranger").
 std::string reply(int code, std::string_view message);
+
+/// What WsClient::fence() returns when nothing else was queued before it.
+std::string fenceReply();
 
 } // namespace wsgw::test

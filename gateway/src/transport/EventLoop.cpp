@@ -272,10 +272,12 @@ void EventLoop::acceptAll()
         {
             // SPEC §5: one address cannot occupy the port. Best effort: a full
             // socket buffer just means the client sees the close.
-            static constexpr std::string_view kRefused =
-                "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 5\r\n"
-                "Content-Type: application/json\r\nContent-Length: 77\r\n\r\n"
-                "{\"code\":503,\"message\":\"too many connections from your address: try later\"}\n";
+            static const std::string kRefused = [] {
+                std::string body = "{\"code\":503,\"message\":\"too many connections from your address: try later\"}\n";
+                return "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 5\r\n"
+                       "Content-Type: application/json\r\nContent-Length: " +
+                       std::to_string(body.size()) + "\r\n\r\n" + body;
+            }();
             [[maybe_unused]] ssize_t n = ::send(fd, kRefused.data(), kRefused.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
             ::close(fd);
             hub::Metrics::add(metrics_.connections_refused);
