@@ -8,7 +8,7 @@ peers, alternating which goes first, REPEATS times; the table shows the median
 whether it is met. Results also go to bench/results/latest.json.
 Only 127.0.0.1 is used; every server and run has a deadline.
 """
-import argparse, json, os, resource, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
+import argparse, json, os, resource, select, shutil, signal, socket, statistics, subprocess, sys, tempfile, threading, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -54,7 +54,8 @@ stat_address = 127.0.0.1
 stat_port = 0
 threads = 1
 [http]
-max_threads = 128
+max_connections_per_ip = 0
+max_requests_per_s = 0
 [push]
 require_key = false
 [apps]
@@ -199,6 +200,70 @@ http {{
         self.log.close()
 
 
+class Hostile:
+    """Holds IDLE sockets that send nothing and SLOW ones that send one header byte a second
+    to the server's public port while a scenario runs (issue 10), reopening each one the server
+    closes (its request deadline), as an attacker refreshing them would. Unpinned; a few
+    milliseconds of CPU a second."""
+
+    REQUEST = b"GET /ws HTTP/1.1\r\nHost: bench\r\nUpgrade: websocket\r\nX-Pad: " + b"a" * 64
+
+    def __init__(self, port, idle, slow):
+        self.port, self.idle, self.slow = port, idle, slow
+        self.stopping = threading.Event()
+        self.reopened = 0
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def open(self):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setblocking(False)
+        s.connect_ex(("127.0.0.1", self.port))
+        return s
+
+    def start(self):
+        raise_nofile()  # this process holds the sockets
+        self.sockets = [[self.open(), None] for _ in range(self.idle)] + \
+                       [[self.open(), 0] for _ in range(self.slow)]
+        self.thread.start()
+
+    def run(self):
+        poller = select.poll()
+        by_fd = {}
+        for entry in self.sockets:
+            by_fd[entry[0].fileno()] = entry
+            poller.register(entry[0], select.POLLIN)
+        next_drip = time.time()
+        deadline = time.time() + 600
+        while not self.stopping.is_set() and time.time() < deadline:
+            for fd, _ in poller.poll(100):
+                entry = by_fd.pop(fd, None)
+                if entry is None:
+                    continue
+                poller.unregister(fd)
+                entry[0].close()
+                entry[0] = self.open()
+                if entry[1] is not None:
+                    entry[1] = 0
+                self.reopened += 1
+                by_fd[entry[0].fileno()] = entry
+                poller.register(entry[0], select.POLLIN)
+            if time.time() >= next_drip:
+                next_drip += 1.0
+                for entry in self.sockets:
+                    if entry[1] is not None and entry[1] < len(self.REQUEST):
+                        try:
+                            entry[0].send(self.REQUEST[entry[1]:entry[1] + 1])
+                            entry[1] += 1
+                        except OSError:
+                            pass
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join(timeout=5)
+        for entry in self.sockets:
+            entry[0].close()
+
+
 def scenarios(smoke):
     """(name, generator arguments, peers, repeats it runs in) in the issue's order."""
     if smoke:
@@ -211,6 +276,9 @@ def scenarios(smoke):
         ("idle", dict(mode="idle", clients=idle), both, None),
         ("fanout-1k", dict(mode="fanout", clients=small, window=4, seconds=secs), both, None),
         ("fanout-10k", dict(mode="fanout", clients=big, window=4, seconds=secs), both, None),
+        # Issue 10: the same while 2,000 silent and 1,000 one-byte-a-second sockets are held open.
+        ("fanout-10k-hostile", dict(mode="fanout", clients=big, window=4, seconds=secs,
+                                    _hostile=(200, 100) if smoke else (2000, 1000)), ("wsgw",), None),
         ("rate-50k", dict(mode="rate", clients=big, rate=5 if not smoke else 20, seconds=secs), both, None),
         ("members", dict(mode="members", clients=big, window=64, seconds=secs), both, None),
         # Nchan has no batch publish: its reference is its single-push "members" rate.
@@ -249,6 +317,7 @@ TARGETS = [
     ("members", "pushes_per_s", "ge", 1.2, ">= 1.2 x Nchan", None),
     ("members-batch100", "pushes_per_s", "ge", 5.0, ">= 5 x Nchan single", ("members", "nchan")),
     ("slow-on", "deliveries_per_s", "within", 0.1, "within 10 % of slow-off", ("slow-off", "wsgw")),
+    ("fanout-10k-hostile", "deliveries_per_s", "ge", 0.9, ">= 0.9 x fanout-10k", ("fanout-10k", "wsgw")),
 ]
 
 # Figures shown for every scenario and peer in the detail table (median of the repeats).
@@ -349,13 +418,23 @@ def main():
                     started = True
                     timeout = 900 if name == "churn" else 300
                     t0 = time.time()
-                    run = run_generator(generator, peer, pid, args, timeout)
+                    gen_args = {k: v for k, v in args.items() if not k.startswith("_")}
+                    hostile = Hostile(peer.port, *args["_hostile"]) if "_hostile" in args else None
+                    if hostile:
+                        hostile.start()
+                    try:
+                        run = run_generator(generator, peer, pid, gen_args, timeout)
+                    finally:
+                        if hostile:
+                            hostile.stop()
+                    if hostile:
+                        run["hostile_reopened"] = hostile.reopened
                     run["wall_s"] = round(time.time() - t0, 2)
                     results.setdefault(name, {}).setdefault(peer_name, []).append(run)
                     print(f"[{r + 1}/{a.repeats}] {name:17s} {peer_name:5s} " +
                           " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                    for k, v in run.items() if k in DETAILS + ["wall_s",
-                                       "rss_growth_pct", "fds_end", "threads_end"]), flush=True)
+                                       "rss_growth_pct", "fds_end", "threads_end", "hostile_reopened"]), flush=True)
                     failures += check(name, peer_name, run)
                 except Exception as e:  # one broken run must not hide the others
                     failures.append(f"{name} {peer_name}: {e}")
