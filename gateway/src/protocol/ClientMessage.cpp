@@ -1,21 +1,23 @@
 #include "protocol/ClientMessage.h"
 
-#include "protocol/Json.h"
 #include "model/Names.h"
+#include "protocol/FlatJson.h"
 
 namespace wsgw::protocol {
 
 AuthRequest parseAuth(std::string_view text)
 {
     AuthRequest request;
-    auto object = parseObject(text);
-    if (!object)
+    JsonField fields[] = {JsonField("member_id"), JsonField("token")};
+    FlatJson json(text);
+    // SPEC §1: not JSON or not an object -> missing auth message.
+    if (!json.readObject(fields) || !json.atEnd())
         return request;
     int64_t member_id = 0;
-    if (getInt64(*object, "member_id", member_id) != FieldState::Ok || member_id == 0)
+    if (fields[0].getInt64(member_id) != FieldState::Ok || member_id == 0)
         return request;
     std::string token;
-    if (getString(*object, "token", token) == FieldState::WrongType)
+    if (fields[1].takeString(token) == FieldState::WrongType)
         return request;
     request.member_id = member_id;
     request.kind = member_id < 0 ? AuthRequest::Kind::Anonymous : AuthRequest::Kind::Member;
@@ -26,14 +28,15 @@ AuthRequest parseAuth(std::string_view text)
 SubscribeRequest parseSubscribe(std::string_view text)
 {
     SubscribeRequest request;
-    auto object = parseObject(text);
-    if (!object)
+    JsonField fields[] = {JsonField("app"), JsonField("action")};
+    FlatJson json(text);
+    if (!json.readObject(fields) || !json.atEnd())
         return request;
     std::string app;
-    if (getString(*object, "app", app) != FieldState::Ok || !model::isValidAppName(app))
+    if (fields[0].takeString(app) != FieldState::Ok || !model::isValidAppName(app))
         return request;
     std::string action;
-    switch (getString(*object, "action", action))
+    switch (fields[1].takeString(action))
     {
     case FieldState::Absent:
         request.action = SubscribeRequest::Action::Subscribe;

@@ -1,24 +1,27 @@
 #include "protocol/PushRequest.h"
 
-#include "protocol/Json.h"
 #include "model/Names.h"
-
-#include <Poco/JSON/Array.h>
+#include "protocol/FlatJson.h"
 
 namespace wsgw::protocol {
 
 namespace {
 
-DecodedPush decodeItem(const Poco::Dynamic::Var& var)
+/// Reads the value at JSON's cursor as one push. An invalid value leaves JSON
+/// failed (the whole body is bad); a valid non-object is a bad item.
+DecodedPush decodeItem(FlatJson& json)
 {
     DecodedPush out;
-    auto object = asObject(var);
-    if (!object)
+    if (!json.atObject())
     {
+        json.skipValue();
         out.error = "a push must be a JSON object with app, text and optional member_id";
         return out;
     }
-    switch (getString(*object, "app", out.push.app))
+    JsonField fields[] = {JsonField("app"), JsonField("text"), JsonField("member_id")};
+    if (!json.readObject(fields))
+        return out;
+    switch (fields[0].takeString(out.push.app))
     {
     case FieldState::Absent:
         out.error = "missing field 'app'";
@@ -34,7 +37,7 @@ DecodedPush decodeItem(const Poco::Dynamic::Var& var)
         out.error = "invalid app name: use 1 to 64 characters of A-Z a-z 0-9 _ . -";
         return out;
     }
-    switch (getString(*object, "text", out.push.text))
+    switch (fields[1].takeString(out.push.text))
     {
     case FieldState::Absent:
         out.error = "missing field 'text'";
@@ -45,7 +48,8 @@ DecodedPush decodeItem(const Poco::Dynamic::Var& var)
     case FieldState::Ok:
         break;
     }
-    if (getInt64(*object, "member_id", out.push.member_id) == FieldState::WrongType)
+    // Absent (or null) keeps the default -1, a broadcast.
+    if (fields[2].getInt64(out.push.member_id) == FieldState::WrongType)
     {
         out.error = "field 'member_id' must be an integer within int64";
         return out;
@@ -59,28 +63,30 @@ DecodedPush decodeItem(const Poco::Dynamic::Var& var)
 PushBody decodePushBody(std::string_view body)
 {
     PushBody out;
-    auto var = parseJson(body);
-    if (!var)
+    FlatJson json(body);
+    // One pass: items are decoded as they are read; if the body turns out not to be
+    // valid JSON after all, they are dropped and the whole body is refused.
+    if (json.atArray())
     {
-        out.error = "body is not valid JSON (UTF-8, nesting up to " + std::to_string(kMaxJsonDepth) + ")";
-        return out;
-    }
-    if (var->type() == typeid(Poco::JSON::Array::Ptr))
-    {
-        auto array = var->extract<Poco::JSON::Array::Ptr>();
-        if (array->size() == 0)
-        {
-            out.error = "empty batch: send at least one push";
-            return out;
-        }
-        out.batch = true;
-        out.items.reserve(array->size());
-        for (size_t i = 0; i < array->size(); ++i)
-            out.items.push_back(decodeItem(array->get(static_cast<unsigned>(i))));
+        out.batch = json.enterArray();
+        while (json.nextElement())
+            out.items.push_back(decodeItem(json));
     }
     else
     {
-        out.items.push_back(decodeItem(*var));
+        out.items.push_back(decodeItem(json));
+    }
+    if (!json.atEnd())
+    {
+        PushBody invalid;
+        invalid.error = "body is not valid JSON (UTF-8, nesting up to " + std::to_string(kMaxJsonDepth) + ")";
+        return invalid;
+    }
+    if (out.items.empty())
+    {
+        out.batch = false;
+        out.error = "empty batch: send at least one push";
+        return out;
     }
     out.ok = true;
     return out;

@@ -65,6 +65,7 @@ EventLoop::EventLoop(int index, const LoopContext& context, hub::SnapshotPtr sna
 {
     generation_.store(snapshot_->generation, std::memory_order_release);
     limits_.max_message_bytes = settings_.max_message_bytes;
+    limits_.max_fragments = effectiveMaxFragments(settings_.max_fragments, settings_.max_message_bytes);
     limits_.require_mask = true;
     http_limits_.max_header_bytes = settings_.http_max_header_bytes;
     http_limits_.max_body_bytes = settings_.push_max_body_bytes;

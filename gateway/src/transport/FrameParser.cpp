@@ -16,6 +16,8 @@ constexpr uint8_t kOpPing = 0x9;
 constexpr uint8_t kOpPong = 0xA;
 constexpr uint8_t kFirstControlOpcode = 0x8;
 constexpr uint64_t kMaxControlPayload = 125;
+/// The smallest buffer allocated, so byte-sized reads do not reallocate at every byte.
+constexpr size_t kMinBufferCapacity = 256;
 
 bool isControl(uint8_t opcode)
 {
@@ -85,7 +87,7 @@ ParseStatus FrameParser::parse(char* data, size_t size, size_t& consumed, Messag
                 // A new frame: drop the payload returned by the previous call (a finished
                 // message, or a control frame after the fragments buffered so far).
                 // Keeps capacity; shrink() releases it.
-                buffer_.resize(message_bytes_);
+                buffer_size_ = message_bytes_;
             }
             if (!readHeader(data, size, pos))
             {
@@ -105,7 +107,7 @@ ParseStatus FrameParser::parse(char* data, size_t size, size_t& consumed, Messag
         // Zero copy: a frame that is a whole message by itself (a control frame, or an
         // unfragmented data frame) and whose payload is entirely in this input.
         const bool whole_message = isControl(opcode()) || (fin() && fragments_ == 1);
-        const bool nothing_buffered = buffer_.size() == message_bytes_;
+        const bool nothing_buffered = buffer_size_ == message_bytes_;
         ParseStatus status;
         if (whole_message && nothing_buffered && available >= frame_remaining_)
         {
@@ -123,7 +125,7 @@ ParseStatus FrameParser::parse(char* data, size_t size, size_t& consumed, Messag
         else
         {
             // Split or fragmented: copy into buffer_. The length was checked against the
-            // limits from the header, so the buffer never grows past max_message_bytes
+            // limits from the header, so the buffer never holds more than max_message_bytes
             // plus one control frame.
             const auto n = static_cast<size_t>(std::min<uint64_t>(available, frame_remaining_));
             char* chunk = data + pos;
@@ -134,13 +136,13 @@ ParseStatus FrameParser::parse(char* data, size_t size, size_t& consumed, Messag
                 consumed += pos;
                 return ParseStatus::Error;
             }
-            buffer_.append(chunk, n);
+            appendToBuffer(chunk, n);
             if (frame_remaining_ > 0)
             {
                 consumed += pos;
                 return ParseStatus::NeedMore;
             }
-            std::string_view payload(buffer_);
+            std::string_view payload(buffer_.get(), buffer_size_);
             if (isControl(opcode()))
             {
                 payload.remove_prefix(message_bytes_);
@@ -165,8 +167,38 @@ void FrameParser::shrink()
 {
     if (idle())
     {
-        std::string().swap(buffer_);
+        buffer_.reset();
+        buffer_size_ = 0;
+        buffer_capacity_ = 0;
     }
+}
+
+void FrameParser::appendToBuffer(const char* p, size_t n)
+{
+    const size_t needed = buffer_size_ + n;
+    if (needed > buffer_capacity_)
+    {
+        // Doubling keeps a message of many small fragments amortised O(1) per byte, and
+        // growing only as bytes arrive means a header alone commits no memory. The
+        // ceiling: a final frame (every control frame is one) ends where its header
+        // said, so nothing beyond it is needed; a non-final fragment's message may go
+        // on up to max_message_bytes, which the header check already enforces.
+        const size_t frame_end = needed + static_cast<size_t>(frame_remaining_);
+        const size_t ceiling = fin() ? frame_end : std::max(frame_end, limits_->max_message_bytes);
+        const size_t capacity = std::min(std::max({needed, 2 * buffer_capacity_, kMinBufferCapacity}), ceiling);
+        auto grown = std::make_unique_for_overwrite<char[]>(capacity);
+        if (buffer_size_ > 0)
+        {
+            std::memcpy(grown.get(), buffer_.get(), buffer_size_);
+        }
+        buffer_ = std::move(grown);
+        buffer_capacity_ = capacity;
+    }
+    if (n > 0)
+    {
+        std::memcpy(buffer_.get() + buffer_size_, p, n);
+    }
+    buffer_size_ = needed;
 }
 
 bool FrameParser::readHeader(const char* data, size_t size, size_t& pos)
@@ -258,8 +290,10 @@ bool FrameParser::checkFirstByte()
         fail(CloseCode::ProtocolError, "reserved opcode");
         return false;
     }
-    // A data frame. Empty fragments cost nothing in bytes, so their count is limited
-    // too; reported as 1009 "message too big" since the message exceeds what we process.
+    // A data frame. Tiny fragments cost a header's work each for little payload, so
+    // their count is limited too (the cap scales with max_message_bytes, see
+    // effectiveMaxFragments); reported as 1009 "message too big" since the message
+    // exceeds what we process.
     if (fragments_ >= limits_->max_fragments || fragments_ == std::numeric_limits<uint32_t>::max())
     {
         fail(CloseCode::MessageTooBig, "too many fragments");
@@ -314,6 +348,18 @@ bool FrameParser::checkLength(uint64_t length)
         fail(CloseCode::MessageTooBig, "message too big");
         return false;
     }
+    else if (length == 0)
+    {
+        // Empty data frames carry nothing, so max_message_bytes does not bound them:
+        // a budget of their own stops a flood of them within one message (1009, like
+        // too many fragments).
+        if (empty_fragments_ >= limits_->max_empty_fragments)
+        {
+            fail(CloseCode::MessageTooBig, "too many empty fragments");
+            return false;
+        }
+        ++empty_fragments_;
+    }
     frame_remaining_ = length;
     return true;
 }
@@ -344,7 +390,7 @@ ParseStatus FrameParser::finishFrame(std::string_view payload, Message& out)
     {
         if (!fin())
         {
-            message_bytes_ = buffer_.size();
+            message_bytes_ = buffer_size_;
             return ParseStatus::NeedMore;
         }
         // A text message may not end inside a code point.
@@ -358,6 +404,7 @@ ParseStatus FrameParser::finishFrame(std::string_view payload, Message& out)
         message_opcode_ = 0;
         message_bytes_ = 0;
         fragments_ = 0;
+        empty_fragments_ = 0;
         return ParseStatus::Message;
     }
     out.payload = payload;

@@ -8,7 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <string>
+#include <memory>
 #include <string_view>
 
 namespace wsgw::transport {
@@ -18,9 +18,26 @@ namespace wsgw::transport {
 struct ParserLimits
 {
     size_t max_message_bytes = 64 * 1024; ///< payload of one data message (sum of its fragments)
-    size_t max_fragments = 1024;          ///< data frames of one message (>= 1); bounds empty-fragment floods
-    bool require_mask = true;             ///< RFC 6455 §5.1: clients must mask every frame
+    /// Data frames of one message (>= 1). Non-empty fragments are bounded by
+    /// max_message_bytes already; this caps the per-frame work of tiny ones. Filled
+    /// with effectiveMaxFragments().
+    size_t max_fragments = 1024;
+    /// Data frames without payload in one message (an empty message counts one): they
+    /// cost a header each and carry nothing, so they get a small budget of their own.
+    size_t max_empty_fragments = 16;
+    bool require_mask = true; ///< RFC 6455 §5.1: clients must mask every frame
 };
+
+/// The fragment cap for a message limit: CONFIGURED (the setting ws.max_fragments)
+/// when not 0, else max(1024, MAX_MESSAGE_BYTES / 64), so that a message of the
+/// largest allowed size may come in fragments of 64 bytes (Autobahn 9.3.1: 4 MiB in
+/// 64-byte fragments). Pure; any thread.
+constexpr size_t effectiveMaxFragments(size_t configured, size_t max_message_bytes)
+{
+    if (configured != 0)
+        return configured;
+    return max_message_bytes / 64 > 1024 ? max_message_bytes / 64 : 1024;
+}
 
 enum class MessageKind : uint8_t
 {
@@ -56,7 +73,10 @@ enum class ParseStatus : uint8_t
 ///
 /// Memory: sizeof(FrameParser) <= 96, plus a heap buffer only while a frame is
 /// split across parse() calls or a message is fragmented. A complete unfragmented
-/// frame inside one input buffer is unmasked in place and returned as a view.
+/// frame inside one input buffer is unmasked in place and returned as a view. The
+/// buffer's capacity never exceeds max_message_bytes plus one control frame (125),
+/// nor the end of a final frame, whose length the header gave; while a message is
+/// still coming it grows by doubling, so it holds at most about twice what arrived.
 class FrameParser
 {
 public:
@@ -93,13 +113,11 @@ public:
     /// the payload of the last returned Message.
     void shrink();
 
-    /// Heap bytes the parser holds for partial frames and messages (its buffer's capacity).
-    size_t bufferedBytes() const noexcept { return buffer_.capacity() > kInlineCapacity ? buffer_.capacity() : 0; }
+    /// Heap bytes the parser holds for partial frames and messages (its buffer's
+    /// capacity, bounded as the class comment says); 0 when it holds none. O(1).
+    size_t bufferedBytes() const noexcept { return buffer_capacity_; }
 
 private:
-    /// std::string's small-buffer capacity: below it nothing is on the heap.
-    static constexpr size_t kInlineCapacity = 15;
-
     enum class State : uint8_t
     {
         Header,
@@ -117,6 +135,8 @@ private:
     bool checkLength(uint64_t length);
     /// Unmasks N payload bytes at P in place and validates text; false on error.
     bool processPayload(char* p, size_t n);
+    /// Appends N bytes at P to the buffer, growing it within the bounds of the class comment.
+    void appendToBuffer(const char* p, size_t n);
     /// Handles a frame whose payload is complete and is PAYLOAD.
     ParseStatus finishFrame(std::string_view payload, Message& out);
     ParseStatus fail(CloseCode code, const char* reason);
@@ -129,12 +149,16 @@ private:
     /// [bytes of the data message so far][bytes of a split control frame]. Empty
     /// unless a frame is split across calls or a message is fragmented; the part
     /// after message_bytes_ (a delivered message or control frame) is dropped
-    /// when the next frame starts.
-    std::string buffer_;
+    /// when the next frame starts. Not a std::string: its reserve() may round a
+    /// growth up to twice the old capacity, past what the limits allow.
+    std::unique_ptr<char[]> buffer_;
+    size_t buffer_size_ = 0;        ///< bytes used in buffer_
+    size_t buffer_capacity_ = 0;    ///< bytes allocated for buffer_
     uint64_t frame_remaining_ = 0;  ///< payload bytes of the current frame still to come
     size_t message_bytes_ = 0;      ///< buffered bytes of the data message's completed fragments
     const char* error_reason_ = ""; ///< static text
     uint32_t fragments_ = 0;        ///< data frames seen for the current message
+    uint32_t empty_fragments_ = 0;  ///< of those, frames without payload
     Utf8Validator utf8_;            ///< state across the fragments of a text message
     uint8_t header_[14] = {};       ///< the current frame's header bytes, including the mask key
     uint8_t header_size_ = 0;       ///< header bytes received

@@ -8,6 +8,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <limits>
+#include <string>
+
 using namespace wsgw::protocol;
 
 // SPEC §1 Server → client: every gateway reply, byte for byte.
@@ -168,4 +172,164 @@ TEST(PushRequestTest, BadBodiesSayWhatIsWrong)
         EXPECT_FALSE(body.items[0].ok) << c.body;
         EXPECT_EQ(body.items[0].error, c.error) << c.body;
     }
+}
+
+// Issue 9 item 4, SPEC §1 "JSON values round-trip exactly": every int64 member_id
+// is decoded exactly, in pushes and in auth messages, however far beyond 2^53.
+TEST(PushRequestTest, MemberIdsRoundTripExactlyAcrossInt64)
+{
+    const int64_t ids[] = {-1152921504606846977,
+                           -9007199254740993,
+                           -9223372036854775807,
+                           std::numeric_limits<int64_t>::min(),
+                           std::numeric_limits<int64_t>::max(),
+                           9007199254740993,
+                           -1,
+                           0,
+                           1};
+    for (int64_t id : ids)
+    {
+        auto body = decodePushBody(R"({"app":"m","member_id":)" + std::to_string(id) + R"(,"text":"x"})");
+        ASSERT_TRUE(body.ok) << id;
+        ASSERT_TRUE(body.items[0].ok) << id << ": " << body.items[0].error;
+        EXPECT_EQ(body.items[0].push.member_id, id);
+        EXPECT_EQ(serverMessage("m", body.items[0].push.member_id, "x"),
+                  R"({"app":"m","member_id":)" + std::to_string(id) + R"(,"text":"x"})");
+    }
+}
+
+TEST(ClientMessageTest, AuthMemberIdsAreExactAcrossInt64)
+{
+    auto max = parseAuth(R"({"member_id":9223372036854775807,"token":"t"})");
+    EXPECT_EQ(max.kind, AuthRequest::Kind::Member);
+    EXPECT_EQ(max.member_id, std::numeric_limits<int64_t>::max());
+    for (int64_t id : {int64_t{-9007199254740993}, int64_t{-1152921504606846977}, int64_t{-9223372036854775807},
+                       std::numeric_limits<int64_t>::min()})
+    {
+        auto auth = parseAuth(R"({"member_id":)" + std::to_string(id) + R"(,"token":""})");
+        EXPECT_EQ(auth.kind, AuthRequest::Kind::Anonymous) << id;
+        EXPECT_EQ(auth.member_id, id);
+    }
+}
+
+// Issue 9 item 4: the decoders on the edges the strict reader draws.
+TEST(PushRequestTest, MemberIdEdgeCases)
+{
+    struct Case
+    {
+        const char* member_id;
+        bool ok;
+        int64_t value;
+    };
+    const Case cases[] = {
+        {"-0", true, 0}, // an integer: 0, a broadcast like -1
+        {"null", true, -1},
+        {"9223372036854775808", false, 0},
+        {"-9223372036854775809", false, 0},
+        {"1e3", false, 0},
+        {"1.0", false, 0},
+        {R"("123")", false, 0},
+        {"true", false, 0},
+        {"[1]", false, 0},
+    };
+    for (const auto& c : cases)
+    {
+        auto body = decodePushBody(std::string(R"({"app":"m","text":"x","member_id":)") + c.member_id + "}");
+        ASSERT_TRUE(body.ok) << c.member_id;
+        EXPECT_EQ(body.items[0].ok, c.ok) << c.member_id;
+        if (c.ok)
+            EXPECT_EQ(body.items[0].push.member_id, c.value) << c.member_id;
+        else
+            EXPECT_EQ(body.items[0].error, "field 'member_id' must be an integer within int64") << c.member_id;
+    }
+    EXPECT_EQ(parseAuth(R"({"member_id":-0,"token":"x"})").kind, AuthRequest::Kind::Missing);
+}
+
+// The text arrives decoded (escapes, surrogate pairs) and goes out re-serialised, equal as JSON.
+TEST(PushRequestTest, TextIsDecodedAndReserialised)
+{
+    auto body = decodePushBody(
+        R"({"app":"m","text":"\"q\" \\ \/ \n \u00e9 \ud83d\ude00 \u0001","member_id":-9223372036854775808})");
+    ASSERT_TRUE(body.ok);
+    ASSERT_TRUE(body.items[0].ok) << body.items[0].error;
+    EXPECT_EQ(body.items[0].push.text, "\"q\" \\ / \n \xC3\xA9 \xF0\x9F\x98\x80 \x01");
+    EXPECT_EQ(serverMessage("m", body.items[0].push.member_id, body.items[0].push.text),
+              "{\"app\":\"m\",\"member_id\":-9223372036854775808,\"text\":\"\\\"q\\\" \\\\ / \\n \xC3\xA9 "
+              "\xF0\x9F\x98\x80 \\u0001\"}");
+}
+
+// The whole body is refused when any of it is not strict JSON, batches included.
+TEST(PushRequestTest, InvalidJsonAnywhereRefusesTheBody)
+{
+    const std::string bad[] = {
+        R"({"app":"m","text":"x"} trailing)",
+        R"({"app":"m","text":"x",})",
+        R"([{"app":"m","text":"x"},])",
+        R"([{"app":"m","text":"x"},{"app":"m","text":"\ud800"}])",
+        "[{\"app\":\"m\",\"text\":\"\xFF\"}]",
+        R"({"app":"m","text":"x","member_id":01})",
+        R"({"app":"m","text":"x","extra":[1,2,}]})",
+        R"([{"app":"m","text":"x"})",
+        R"({"app":"m","text":"x"} // comment)",
+        "",
+    };
+    for (const auto& text : bad)
+    {
+        auto body = decodePushBody(text);
+        EXPECT_FALSE(body.ok) << text;
+        EXPECT_TRUE(body.items.empty()) << text;
+        EXPECT_EQ(body.error, "body is not valid JSON (UTF-8, nesting up to 16)") << text;
+    }
+}
+
+// Unknown keys may hold any JSON value, nested up to the limit (the body's own levels count).
+TEST(PushRequestTest, UnknownKeysOfAnyTypeAreSkipped)
+{
+    auto single = decodePushBody(R"({"app":"m","x":{"a":[1,true,null,"s",{"b":-1.5e3}]},"text":"t","y":[]})");
+    ASSERT_TRUE(single.ok);
+    ASSERT_TRUE(single.items[0].ok);
+    EXPECT_EQ(single.items[0].push.text, "t");
+    auto nested = [](size_t arrays) { return std::string(arrays, '[') + std::string(arrays, ']'); };
+    // The object is level 1, so 15 arrays inside it reach 16.
+    EXPECT_TRUE(decodePushBody(R"({"app":"m","text":"t","x":)" + nested(15) + "}").ok);
+    EXPECT_FALSE(decodePushBody(R"({"app":"m","text":"t","x":)" + nested(16) + "}").ok);
+    // In a batch the array is level 1 and each object level 2.
+    EXPECT_TRUE(decodePushBody(R"([{"app":"m","text":"t","x":)" + nested(14) + "}]").ok);
+    EXPECT_FALSE(decodePushBody(R"([{"app":"m","text":"t","x":)" + nested(15) + "}]").ok);
+}
+
+// Valid JSON that is not a push object is a bad item, in a batch as alone.
+TEST(PushRequestTest, NonObjectsAreBadItems)
+{
+    for (const char* text : {"5", R"("push")", "null"})
+    {
+        auto body = decodePushBody(text);
+        ASSERT_TRUE(body.ok) << text;
+        ASSERT_EQ(body.items.size(), 1u);
+        EXPECT_EQ(body.items[0].error, "a push must be a JSON object with app, text and optional member_id");
+    }
+    auto batch = decodePushBody(R"([1,"x",[],{"app":"m","text":"t"},null])");
+    ASSERT_TRUE(batch.ok);
+    ASSERT_EQ(batch.items.size(), 5u);
+    EXPECT_FALSE(batch.items[2].ok);
+    EXPECT_TRUE(batch.items[3].ok);
+    EXPECT_FALSE(batch.items[4].ok);
+    // Duplicate keys: the last one wins.
+    auto twice = decodePushBody(R"({"app":"a","app":"b","text":"t","member_id":1,"member_id":2})");
+    ASSERT_TRUE(twice.items[0].ok);
+    EXPECT_EQ(twice.items[0].push.app, "b");
+    EXPECT_EQ(twice.items[0].push.member_id, 2);
+}
+
+TEST(ClientMessageTest, StrictJsonAndExtraKeys)
+{
+    auto extra = parseAuth(R"( {"member_id":7,"meta":{"k":[1,2]},"token":"t\u0041"} )");
+    EXPECT_EQ(extra.kind, AuthRequest::Kind::Member);
+    EXPECT_EQ(extra.token, "tA");
+    for (const char* text : {R"({"member_id":7,"token":"t",})", R"({"member_id":07,"token":"t"})",
+                             R"({"member_id":7,"token":"\ud800"})", "{\"member_id\":7,\"token\":\"\xC0\xAF\"}"})
+        EXPECT_EQ(parseAuth(text).kind, AuthRequest::Kind::Missing) << text;
+    EXPECT_EQ(parseSubscribe(R"({"app":"match","app":"im"})").app, "im");
+    EXPECT_EQ(parseSubscribe(R"({"app":"match",})").action, SubscribeRequest::Action::Bad);
+    EXPECT_EQ(parseSubscribe(R"({"app":"m\u0061tch"})").app, "match");
 }

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <iostream>
 #include <random>
@@ -587,17 +588,160 @@ TEST(FrameParserTest, RejectsTooManyFragments)
     const std::string header_of_fifth = continuation("", true).substr(0, 1);
     expectErrorAtEverySplit(wire + header_of_fifth, CloseCode::MessageTooBig, limits);
 
-    // With the default limit (1024), an endless stream of empty fragments stops at 1025.
+    // An endless stream of non-empty fragments stops at the fragment cap: here 1024.
     ParserLimits defaults;
-    std::string flood = text("", false);
+    std::string flood = text("x", false);
     for (int i = 0; i < 2000; ++i)
     {
-        flood += continuation("", false);
+        flood += continuation("x", false);
     }
     const Outcome outcome = feedWhole(flood, defaults);
     ASSERT_TRUE(outcome.failed);
     EXPECT_EQ(outcome.error, CloseCode::MessageTooBig);
-    EXPECT_EQ(outcome.error_offset, 1024u * 6 + 1); // the first byte of the 1025th frame
+    EXPECT_EQ(outcome.error_offset, 1024u * 7 + 1); // the first byte of the 1025th frame
+}
+
+// Issue 9 item 5: empty data frames are bounded on their own, 16 per message,
+// whatever the fragment cap; the 17th is refused with 1009 at its length byte.
+TEST(FrameParserTest, RefusesTheSeventeenthEmptyFragment)
+{
+    ParserLimits limits;
+    limits.max_fragments = effectiveMaxFragments(0, 16 * 1024 * 1024);
+    std::string fifteen = text("", false);
+    for (int i = 0; i < 14; ++i)
+    {
+        fifteen += continuation("", false);
+    }
+    // 16 empty frames, then data: accepted; and the budget starts over with each message.
+    expectMessagesAtEverySplit(fifteen + continuation("", false) + continuation("abc", true) + fifteen +
+                                   continuation("", true),
+                               {textMessage("abc"), textMessage("")}, limits);
+    const std::string seventeen = fifteen + continuation("", false) + continuation("", true);
+    expectErrorAtEverySplit(seventeen, CloseCode::MessageTooBig, limits);
+    const Outcome outcome = feedWhole(seventeen + continuation("never read", true), limits);
+    ASSERT_TRUE(outcome.failed);
+    EXPECT_EQ(outcome.error_offset, 16u * 6 + 2); // the length byte of the 17th frame
+    // Non-empty fragments in between do not reset the count.
+    std::string mixed = text("a", false);
+    for (int i = 0; i < 17; ++i)
+    {
+        mixed += continuation("", false) + continuation("b", false);
+    }
+    const Outcome interleaved = feedWhole(mixed, limits);
+    ASSERT_TRUE(interleaved.failed);
+    EXPECT_EQ(interleaved.error, CloseCode::MessageTooBig);
+}
+
+// Issue 9 item 5: ws.max_fragments 0 scales the cap with the message limit, so a
+// message of the largest size may come in 64-byte fragments; a configured value wins.
+TEST(FrameParserTest, FragmentCapScalesWithTheMessageLimit)
+{
+    static_assert(effectiveMaxFragments(0, 64 * 1024) == 1024);
+    EXPECT_EQ(effectiveMaxFragments(0, 125), 1024u);
+    EXPECT_EQ(effectiveMaxFragments(0, 64 * 1024 + 63), 1024u);
+    EXPECT_EQ(effectiveMaxFragments(0, 1024 * 1024), 16384u);
+    EXPECT_EQ(effectiveMaxFragments(0, 16 * 1024 * 1024), 262144u);
+    EXPECT_EQ(effectiveMaxFragments(5, 16 * 1024 * 1024), 5u);
+    EXPECT_EQ(effectiveMaxFragments(100000, 64 * 1024), 100000u);
+
+    ParserLimits limits;
+    limits.max_message_bytes = 1024 * 1024;
+    limits.max_fragments = effectiveMaxFragments(0, limits.max_message_bytes);
+    std::string wire = text("a", false);
+    for (size_t i = 2; i < limits.max_fragments; ++i)
+    {
+        wire += continuation("a", false);
+    }
+    const Outcome at_cap = feedLikeAConnection(wire + continuation("a", true), 4096, limits);
+    ASSERT_FALSE(at_cap.failed);
+    ASSERT_EQ(at_cap.messages.size(), 1u);
+    EXPECT_EQ(at_cap.messages[0].payload, std::string(16384, 'a'));
+    const Outcome over = feedLikeAConnection(wire + continuation("a", false) + continuation("a", true), 4096, limits);
+    ASSERT_TRUE(over.failed);
+    EXPECT_EQ(over.error, CloseCode::MessageTooBig);
+}
+
+// Issue 9 item 5 (Autobahn 9.3.1): 4 MiB in 65,536 fragments of 64 B under a 16 MiB
+// limit is a message like any other, and the buffer holds no more than the message.
+TEST(FrameParserTest, AcceptsAMessageInManySmallFragments)
+{
+    ParserLimits limits;
+    limits.max_message_bytes = 16 * 1024 * 1024;
+    limits.max_fragments = effectiveMaxFragments(0, limits.max_message_bytes);
+    const std::string piece(64, 'a');
+    const size_t fragments = 65536;
+    std::string wire = makeClientFrame(Opcode::Binary, piece, kMask, false);
+    for (size_t i = 2; i < fragments; ++i)
+    {
+        wire += continuation(piece, false);
+    }
+    wire += continuation(piece, true);
+
+    FrameParser parser(&limits);
+    size_t delivered = 0;
+    size_t most_buffered = 0;
+    for (size_t start = 0; start < wire.size(); start += 65536)
+    {
+        std::string read = wire.substr(start, 65536);
+        size_t used = 0;
+        while (used < read.size())
+        {
+            Message message;
+            const ParseStatus status = parser.parse(read.data() + used, read.size() - used, used, message);
+            ASSERT_NE(status, ParseStatus::Error) << parser.errorReason();
+            most_buffered = std::max(most_buffered, parser.bufferedBytes());
+            if (status == ParseStatus::Message)
+            {
+                ++delivered;
+                EXPECT_EQ(message.payload.size(), fragments * piece.size());
+                EXPECT_EQ(message.payload.find_first_not_of('a'), std::string_view::npos);
+            }
+        }
+    }
+    EXPECT_EQ(delivered, 1u);
+    EXPECT_EQ(most_buffered, fragments * piece.size()); // doubling stopped at the final frame's end
+    parser.shrink();
+    EXPECT_EQ(parser.bufferedBytes(), 0u);
+}
+
+// The buffer never holds more than the limits allow (max_message_bytes plus a control
+// frame), nor more than a final frame needs, and a header alone commits nothing.
+TEST(FrameParserTest, BufferStaysWithinTheLimits)
+{
+    ParserLimits limits;
+    limits.max_message_bytes = 1000 * 1000;
+    auto most_buffered = [&](const std::string& wire, size_t read_size) {
+        FrameParser parser(&limits);
+        size_t most = 0;
+        for (size_t start = 0; start < wire.size(); start += read_size)
+        {
+            std::string read = wire.substr(start, read_size);
+            size_t used = 0;
+            while (used < read.size())
+            {
+                Message message;
+                EXPECT_NE(parser.parse(read.data() + used, read.size() - used, used, message), ParseStatus::Error);
+                most = std::max(most, parser.bufferedBytes());
+            }
+        }
+        return most;
+    };
+    // One frame of exactly the limit in small reads: capacity ends at the frame's end,
+    // where a doubling std::string overshoots it (up to almost twice the limit).
+    EXPECT_EQ(most_buffered(text(std::string(limits.max_message_bytes, 'a')), 1000), limits.max_message_bytes);
+    // A non-final fragment grows towards the limit, and not past it.
+    const std::string fragmented =
+        text(std::string(600 * 1000, 'a'), false) + continuation(std::string(399 * 1000, 'b'), false) +
+        makeClientFrame(Opcode::Ping, std::string(125, 'p'), kMask) + continuation(std::string(1000, 'c'), true);
+    EXPECT_LE(most_buffered(fragmented, 777), limits.max_message_bytes + 125);
+    EXPECT_EQ(most_buffered(text("small"), 1), 5u);
+
+    FrameParser parser(&limits);
+    std::string header = text(std::string(limits.max_message_bytes, 'a')).substr(0, 14);
+    size_t used = 0;
+    Message message;
+    ASSERT_EQ(parser.parse(header.data(), header.size(), used, message), ParseStatus::NeedMore);
+    EXPECT_EQ(parser.bufferedBytes(), 0u);
 }
 
 // Fail fast: each violation is reported at the byte that reveals it, without waiting
