@@ -10,13 +10,15 @@ void OutboundQueue::push(Frame frame)
 
 void OutboundQueue::pushPong(Frame frame)
 {
-    if (pong_ != kNone && (pong_ > head_ || (pong_ == head_ && head_offset_ == 0)))
+    bool untouched = pong_ != kNone && (pong_ > head_ || (pong_ == head_ && head_offset_ == 0));
+    if (untouched && pongs_waiting_ >= kMaxDistinctPongs)
     {
         bytes_ = bytes_ - frames_[pong_]->size() + frame->size();
         frames_[pong_] = std::move(frame);
         return;
     }
     pong_ = frames_.size();
+    ++pongs_waiting_;
     push(std::move(frame));
 }
 
@@ -50,7 +52,11 @@ void OutboundQueue::consume(size_t written)
         head_offset_ = 0;
     }
     if (pong_ != kNone && pong_ < head_)
+    {
+        // The newest pong is out, so every earlier one is too.
         pong_ = kNone;
+        pongs_waiting_ = 0;
+    }
     compact();
 }
 
@@ -84,7 +90,10 @@ void OutboundQueue::discardUnstarted()
         bytes_ -= frames_[i]->size();
     frames_.resize(keep);
     if (pong_ != kNone && pong_ >= keep)
+    {
         pong_ = kNone;
+        pongs_waiting_ = 0;
+    }
     compact();
 }
 
@@ -96,6 +105,7 @@ void OutboundQueue::clear()
     head_offset_ = 0;
     bytes_ = 0;
     pong_ = kNone;
+    pongs_waiting_ = 0;
 }
 
 } // namespace wsgw::transport

@@ -25,10 +25,14 @@ public:
 
     /// Appends FRAME. O(1) amortised.
     void push(Frame frame);
-    /// Appends a pong, or replaces the one still waiting untouched: a client
-    /// that pings without reading gets one pong for its latest ping
-    /// (RFC 6455 §5.5.3), not one per ping.
+    /// Appends a pong; once kMaxDistinctPongs pongs wait unwritten, replaces
+    /// the newest of them instead: a client that pings without reading gets a
+    /// few pongs and then one for its latest ping (RFC 6455 §5.5.3), not one
+    /// per ping, while a client that reads gets every one (Autobahn 2.10).
     void pushPong(Frame frame);
+
+    /// Pongs that may wait unwritten before the newest one is replaced.
+    static constexpr size_t kMaxDistinctPongs = 16;
 
     bool empty() const noexcept { return head_ == frames_.size(); }
     /// Wire bytes not yet written.
@@ -54,7 +58,8 @@ private:
     size_t head_ = 0;        ///< first unwritten frame
     size_t head_offset_ = 0; ///< bytes of frames_[head_] already written
     size_t bytes_ = 0;
-    size_t pong_ = kNone; ///< index of a queued pong nothing of which is written yet
+    size_t pong_ = kNone;       ///< index of the newest queued pong not fully written
+    size_t pongs_waiting_ = 0;  ///< pongs queued since all earlier ones were written (an upper bound)
     static constexpr size_t kNone = ~size_t{0};
 };
 

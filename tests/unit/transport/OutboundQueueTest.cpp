@@ -44,23 +44,36 @@ TEST(OutboundQueueTest, CostCountsBytesAndEntries)
     EXPECT_TRUE(queue.empty());
 }
 
-// RFC 6455 §5.5.3: a client that pings without reading gets one pong, for its latest ping.
-TEST(OutboundQueueTest, OnlyTheLatestUnsentPongIsKept)
+// RFC 6455 §5.5.3: a client that pings without reading gets a few pongs, then
+// one for its latest ping; one that reads gets them all (Autobahn 2.10).
+TEST(OutboundQueueTest, PongsWaitingUnwrittenAreCoalescedPastABound)
 {
     OutboundQueue queue;
     queue.push(frame("push"));
-    for (int i = 0; i < 1000; ++i)
-        queue.pushPong(frame("pong" + std::to_string(i)));
-    EXPECT_EQ(queue.cost(),
-              std::string("push").size() + std::string("pong999").size() + 2 * OutboundQueue::kEntryOverhead);
-    EXPECT_EQ(drain(queue, 100), "pushpong999");
+    std::string expected = "push";
+    for (size_t i = 0; i < 1000; ++i)
+    {
+        queue.pushPong(frame("p" + std::to_string(i) + ";"));
+        if (i + 1 < OutboundQueue::kMaxDistinctPongs)
+            expected += "p" + std::to_string(i) + ";";
+    }
+    expected += "p999;";
+    EXPECT_EQ(queue.cost(), expected.size() + (OutboundQueue::kMaxDistinctPongs + 1) * OutboundQueue::kEntryOverhead);
+    EXPECT_EQ(drain(queue, 10000), expected);
+
+    // Written out: the next pongs are distinct again.
+    for (int i = 0; i < 10; ++i)
+        queue.pushPong(frame("q" + std::to_string(i)));
+    EXPECT_EQ(drain(queue, 10000), "q0q1q2q3q4q5q6q7q8q9");
 }
 
 TEST(OutboundQueueTest, AStartedPongIsNotReplaced)
 {
     OutboundQueue queue;
+    for (size_t i = 0; i < OutboundQueue::kMaxDistinctPongs - 1; ++i)
+        queue.pushPong(frame("x"));
     queue.pushPong(frame("pong1"));
-    EXPECT_EQ(drain(queue, 2), "po");
+    EXPECT_EQ(drain(queue, OutboundQueue::kMaxDistinctPongs + 1), std::string(15, 'x') + "po");
     queue.pushPong(frame("pong2"));
     EXPECT_EQ(drain(queue, 100), "ng1pong2");
 }
