@@ -147,9 +147,13 @@ HttpReadStatus HttpRequestReader::readHeader(std::string_view input)
     while (input.substr(start, 2) == "\r\n")
         start += 2;
     pending_ = input.size() > start;
+    // Only this request's bytes are looked at: up to its blank line, or all
+    // that arrived while the blank line is missing (pipelined requests follow).
+    size_t end = input.find("\r\n\r\n", start);
+    size_t scan_end = std::min(end == std::string_view::npos ? input.size() : end + 4,
+                               start + limits_->max_header_bytes + 1);
     // Every line must end in CRLF: a bare LF would make us and a proxy in
     // front disagree on where the header block ends.
-    size_t scan_end = std::min(input.size(), start + limits_->max_header_bytes + 1);
     for (size_t i = start; i < scan_end; ++i)
     {
         if (input[i] == '\n' && (i == start || input[i - 1] != '\r'))
@@ -157,7 +161,6 @@ HttpReadStatus HttpRequestReader::readHeader(std::string_view input)
         if (input[i] == '\0')
             return fail(400, "malformed request: NUL byte in the header");
     }
-    size_t end = input.find("\r\n\r\n", start);
     if (end == std::string_view::npos || end + 4 - start > limits_->max_header_bytes)
     {
         if (input.size() - start > limits_->max_header_bytes)
