@@ -189,7 +189,7 @@ TEST(HttpRequestReaderTest, SplitsDoNotChangeWhatIsRead)
                         "GET /ws HTTP/1.1\r\nHost: y\r\n\r\n"
                         "GET / HTTP/1.1\r\nX : y\r\n\r\n";
     // Found by the fuzzer: a NUL in a later request must not fail the one before it.
-    auto nul = readAll(std::string("GET / HTTP/1.1\r\n\r\nGET /\0 HTTP/1.1\r\n\r\n", 36), 1000);
+    auto nul = readAll(std::string("GET / HTTP/1.1\r\n\r\nGET /\0 HTTP/1.1\r\n\r\n", 37), 1000);
     ASSERT_EQ(nul.size(), 2u);
     EXPECT_EQ(nul[0].status, HttpReadStatus::Request);
     EXPECT_EQ(nul[1].error, 400);
