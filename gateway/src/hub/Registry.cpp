@@ -65,23 +65,33 @@ void Registry::removeAll(Subscriber& s)
     while (!s.subscriptions.empty())
         detach(s, s.subscriptions.size() - 1);
     s.subscriptions.shrink_to_fit();
-    if (s.isMember())
-        removeMember(s);
+    // Not keyed on isMember(): what counts is whether S is in the index, which
+    // is true once at most, so a second removal cannot take out another connection.
+    removeMember(s);
 }
 
-void Registry::addMember(Subscriber& s)
+bool Registry::addMember(Subscriber& s)
 {
+    if (s.member_id <= 0 || s.indexed_member == s.member_id)
+        return false;
+    removeMember(s);
     auto& list = members_[s.member_id];
     s.member_index = static_cast<uint32_t>(list.size());
+    s.indexed_member = s.member_id;
     list.push_back(&s);
+    return true;
 }
 
 void Registry::removeMember(Subscriber& s)
 {
-    auto it = members_.find(s.member_id);
+    if (!s.inMemberIndex())
+        return;
+    auto it = members_.find(s.indexed_member);
+    s.indexed_member = 0;
     if (it == members_.end())
         return;
     auto& list = it->second;
+    // Swap-remove, then fix the position the moved connection keeps.
     Subscriber* moved = list.back();
     list[s.member_index] = moved;
     moved->member_index = s.member_index;

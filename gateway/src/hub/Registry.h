@@ -29,10 +29,14 @@ public:
     /// Returns false if S was not subscribed to APP.
     bool unsubscribe(Subscriber& s, std::string_view app);
     /// Removes S from every app and from the member index (connection closing).
+    /// Idempotent: a closing connection is removed when its close begins and
+    /// again when it is reaped, and the second call changes nothing.
     void removeAll(Subscriber& s);
 
-    /// Adds S (now auth == Member) to the member index.
-    void addMember(Subscriber& s);
+    /// Adds S (now auth == Member) to the member index under its member_id.
+    /// Returns false, changing nothing, if it is indexed under that id already
+    /// or the id is not a member id (<= 0); indexed under another id, it moves.
+    bool addMember(Subscriber& s);
 
     /// The app's local subscribers, or null if none.
     const AppSubscribers* find(std::string_view app) const;
@@ -62,6 +66,7 @@ private:
     };
     using AppMap = std::unordered_map<std::string, std::unique_ptr<AppSubscribers>, Hash, std::equal_to<>>;
 
+    /// Takes S out of the member index if it is in it: O(1) swap-remove.
     void removeMember(Subscriber& s);
     void detach(Subscriber& s, size_t entry_position);
 

@@ -23,8 +23,12 @@ struct Subscriber
 
     Auth auth = Auth::Pending;
     int64_t member_id = -1;
-    int64_t token_id = 0;      ///< the store row of the token used; a replaced token ends the session
-    uint32_t member_index = 0; ///< position in the registry's list for member_id (Member only)
+    int64_t token_id = 0; ///< the store row of the token used; a replaced token ends the session
+    /// The member id this connection is indexed under in the registry's member
+    /// index, 0 when it is not in it. Recorded so that removal happens once,
+    /// however often it is asked for, and finds the right list.
+    int64_t indexed_member = 0;
+    uint32_t member_index = 0; ///< position in the registry's list for indexed_member
 
     struct Entry
     {
@@ -34,6 +38,7 @@ struct Subscriber
     std::vector<Entry> subscriptions; ///< few per connection: linear scans are cheapest
 
     bool isMember() const noexcept { return auth == Auth::Member; }
+    bool inMemberIndex() const noexcept { return indexed_member > 0; }
 
     /// O(subscriptions of this connection).
     bool isSubscribedTo(std::string_view app) const;
