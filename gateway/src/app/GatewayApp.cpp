@@ -10,6 +10,7 @@
 #include "http/Server.h"
 #include "http/StatService.h"
 #include "hub/Metrics.h"
+#include "hub/PeerLimits.h"
 #include "hub/SnapshotHolder.h"
 #include "session/SessionProtocol.h"
 #include "store/Error.h"
@@ -209,6 +210,8 @@ int GatewayApp::serve()
     auto& log = Poco::Logger::get("wsgw");
     const config::Settings settings =
         config_path_.empty() ? config::Settings{} : config::Settings::fromFile(config_path_);
+    // Before the database: a bad http.trusted_proxies is a configuration error (exit 78).
+    auto peer_limits = hub::PeerLimits::Config::fromSettings(settings);
 
     // The database is created and migrated on first start; a broken one stops us here,
     // before anything listens.
@@ -227,8 +230,7 @@ int GatewayApp::serve()
 
     hub::Metrics metrics;
     hub::SnapshotHolder snapshots(initial);
-    hub::PeerLimits peers({settings.max_connections, settings.max_connections_per_ip, settings.auth_failures_per_ip,
-                           settings.auth_failure_window});
+    hub::PeerLimits peers(std::move(peer_limits));
     const std::string admin_key = store::generateSecret();
     http::PushService push(settings, metrics, store::sha256(admin_key));
     http::PublicHandler public_handler(settings, push, metrics);

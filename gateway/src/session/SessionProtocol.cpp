@@ -6,12 +6,42 @@
 #include "store/Secret.h"
 #include "transport/EventLoop.h"
 
+#include <Poco/Logger.h>
+
 namespace wsgw::session {
 
 using transport::CloseCode;
 using transport::Connection;
 using transport::EventLoop;
 using transport::MessageKind;
+
+namespace {
+
+/// One line when a failed-login budget runs out: once per window, not per refusal.
+void logLockout(const EventLoop& loop, const Connection& c, int64_t member_id, hub::PeerLimits::Lockout lockout)
+{
+    const auto& settings = loop.settings();
+    const auto window = std::to_string(settings.auth_failure_window.count());
+    switch (lockout)
+    {
+    case hub::PeerLimits::Lockout::None:
+        return;
+    case hub::PeerLimits::Lockout::Member:
+        Poco::Logger::get("wsgw.session")
+            .warning("login budget used up: %z wrong tokens for member %s from %s; that member's logins from this "
+                     "address are refused until %s ms after the first",
+                     settings.auth_failures_per_member, std::to_string(member_id), c.peerText(), window);
+        return;
+    case hub::PeerLimits::Lockout::Address:
+        Poco::Logger::get("wsgw.session")
+            .warning("login budget used up: %z wrong tokens from %s over all members; every login from this address "
+                     "is refused until %s ms after the first",
+                     settings.auth_failures_per_ip, c.peerText(), window);
+        return;
+    }
+}
+
+} // namespace
 
 void SessionProtocol::onMessage(EventLoop& loop, Connection& c, MessageKind, std::string_view text)
 {
@@ -70,15 +100,22 @@ void SessionProtocol::authenticate(EventLoop& loop, Connection& c, std::string_v
     case AuthRequest::Kind::Member:
         break;
     }
-    // An address that used up its failed-login budget is refused without a
-    // token check, so guessing gains nothing (limits.auth_failures_per_ip).
-    bool blocked = loop.peers().authBlocked(c.peer.sin6_addr);
+    // SPEC §5: a (client address, member) pair that used up its failed-login
+    // budget, or an address that sprayed guesses over many members, is refused
+    // without a token check until its window ends, so guessing gains nothing.
+    // c.peer is the client address (behind a trusted proxy, the forwarded one).
+    auto& peers = loop.peers();
+    bool blocked = peers.authBlocked(c.peer.sin6_addr, request.member_id);
     auto token_id = blocked || request.token.empty()
                         ? std::nullopt
                         : loop.snapshot().matchToken(request.member_id, store::sha256(request.token));
     if (!token_id)
     {
-        loop.peers().authFailed(c.peer.sin6_addr);
+        // A refused login is not a guess: it counts against no budget, so a
+        // client retrying during its lockout neither extends it nor, by hammering
+        // one member, uses up the address's budget for everyone behind it.
+        if (!blocked)
+            logLockout(loop, c, request.member_id, peers.authFailed(c.peer.sin6_addr, request.member_id));
         // SPEC §1: 401, and the connection stays open as anonymous.
         c.auth = hub::Subscriber::Auth::Anonymous;
         hub::Metrics::add(loop.metrics().anonymous, 1);
