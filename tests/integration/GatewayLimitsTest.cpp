@@ -1,6 +1,7 @@
 // The real wsgw binary against the per-address limits of SPEC §5 (issue 9
-// item 3): failed logins per (client address, member) and the spray budget per
-// address. After every bad thing, the gateway still serves everyone else.
+// item 3): failed logins per (client address, member), the spray budget per
+// address, and the client address behind a trusted proxy (X-Forwarded-For).
+// After every bad thing, the gateway still serves everyone else.
 
 #include "support/Http.h"
 #include "support/TempDir.h"
@@ -22,6 +23,13 @@ const std::string kTokenA = "token-of-member-a-xyz";
 const std::string kTokenB = "token-of-member-b-xyz";
 constexpr int64_t kMemberA = 7;
 constexpr int64_t kMemberB = 8;
+
+WsClient::Options forwardedFor(const std::string& value, const std::string& source = {})
+{
+    WsClient::Options options = WsClient::Options::from(source);
+    options.extra_headers = "X-Forwarded-For: " + value + "\r\n";
+    return options;
+}
 
 /// A gateway with members A and B and a public app `match`.
 struct LimitsGateway
@@ -120,6 +128,68 @@ TEST(GatewayLoginLimitTest, LockoutEndsWithTheWindow)
         },
         15s));
     EXPECT_GT(refused, 0);
+    g.expectStillServing();
+}
+
+// SPEC §5: behind a trusted proxy the client address is the X-Forwarded-For
+// one; connections count per forwarded address. An untrusted peer's header is ignored.
+TEST(GatewayTrustedProxyTest, ConnectionCapCountsTheForwardedAddress)
+{
+    LimitsGateway g(
+        TestGateway::Settings{{"http.trusted_proxies", "127.0.0.1/32"}, {"limits.max_connections_per_ip", "2"}});
+    WsClient first(g.gateway.port(), forwardedFor("203.0.113.7"));
+    WsClient second(g.gateway.port(), forwardedFor("203.0.113.7"));
+    EXPECT_THROW(WsClient(g.gateway.port(), forwardedFor("203.0.113.7")), std::runtime_error);
+    // Another client behind the same proxy, and the proxy's own connections, get in.
+    WsClient other_client(g.gateway.port(), forwardedFor("203.0.113.8"));
+    WsClient proxy_itself(g.gateway.port());
+    EXPECT_EQ(other_client.auth(-1, ""), reply(200, "hello stranger"));
+    EXPECT_EQ(proxy_itself.auth(-1, ""), reply(200, "hello stranger"));
+    // A spoofed entry left of the one the proxy appended is not believed.
+    EXPECT_THROW(WsClient(g.gateway.port(), forwardedFor("198.51.100.1, 203.0.113.7")), std::runtime_error);
+
+    // 127.0.0.2 is not a trusted proxy: its X-Forwarded-For is ignored, it counts as itself.
+    WsClient untrusted1(g.gateway.port(), forwardedFor("203.0.113.7", "127.0.0.2"));
+    WsClient untrusted2(g.gateway.port(), forwardedFor("203.0.113.9", "127.0.0.2"));
+    EXPECT_THROW(WsClient(g.gateway.port(), forwardedFor("203.0.113.10", "127.0.0.2")), std::runtime_error);
+    EXPECT_EQ(untrusted1.auth(-1, ""), reply(200, "hello stranger"));
+    g.expectStillServing();
+}
+
+TEST(GatewayTrustedProxyTest, LoginLimitCountsTheForwardedAddress)
+{
+    LimitsGateway g(
+        TestGateway::Settings{{"http.trusted_proxies", "127.0.0.1/32"}, {"limits.auth_failures_per_member", "3"}});
+    for (int i = 0; i < 3; ++i)
+        ASSERT_EQ(g.login(kMemberA, "guess", forwardedFor("203.0.113.20")), unauthorized());
+    EXPECT_EQ(g.login(kMemberA, kTokenA, forwardedFor("203.0.113.20")), unauthorized());
+    // Other clients behind the same proxy, and the proxy itself, are not locked out.
+    EXPECT_EQ(g.login(kMemberA, kTokenA, forwardedFor("203.0.113.21")), reply(200, "hello 7"));
+    EXPECT_EQ(g.login(kMemberA, kTokenA), reply(200, "hello 7"));
+
+    // An untrusted peer cannot escape its budget by inventing X-Forwarded-For values.
+    for (int i = 0; i < 3; ++i)
+    {
+        std::string invented = "198.51.100." + std::to_string(i + 1);
+        ASSERT_EQ(g.login(kMemberA, "guess", forwardedFor(invented, "127.0.0.2")), unauthorized());
+    }
+    EXPECT_EQ(g.login(kMemberA, kTokenA, forwardedFor("198.51.100.99", "127.0.0.2")), unauthorized());
+    g.expectStillServing();
+}
+
+// SPEC §5: logs use the client address.
+TEST(GatewayTrustedProxyTest, ForcedDisconnectLogNamesTheClientAddress)
+{
+    LimitsGateway g(TestGateway::Settings{{"http.trusted_proxies", "127.0.0.0/8 ::1/128"}});
+    {
+        WsClient client(g.gateway.port(), forwardedFor("198.51.100.1, 203.0.113.50"));
+        client.sendFrame(Opcode::Text, "x", true, 0x4); // RSV1 without an extension: 1002
+        EXPECT_EQ(client.receiveClose(), 1002);
+    }
+    EXPECT_TRUE(waitUntil([&] {
+        return g.gateway.log().find("closing connection 203.0.113.50 ") != std::string::npos;
+    })) << g.gateway.log();
+    EXPECT_EQ(g.gateway.log().find("198.51.100.1"), std::string::npos) << g.gateway.log();
     g.expectStillServing();
 }
 

@@ -7,6 +7,7 @@
 #include <Poco/String.h>
 
 #include <sstream>
+#include <vector>
 
 namespace wsgw::http {
 
@@ -34,6 +35,17 @@ std::string_view pathOf(const std::string& uri)
 {
     std::string_view view(uri);
     return view.substr(0, view.find('?'));
+}
+
+/// Every X-Forwarded-For value of HEAD, in the order received (Poco keeps
+/// repeated headers together and in order).
+std::vector<std::string> forwardedFor(const Poco::Net::HTTPRequest& head)
+{
+    static const std::string kName = "X-Forwarded-For";
+    std::vector<std::string> values;
+    for (auto it = head.find(kName); it != head.end() && Poco::icompare(it->first, kName) == 0; ++it)
+        values.push_back(it->second);
+    return values;
 }
 
 } // namespace
@@ -122,7 +134,9 @@ void PublicHandler::upgrade(transport::EventLoop& loop, transport::Connection& c
         hub::Metrics::add(metrics_.connections_refused);
         return loop.respond(c, error(403, "origin not allowed", {}, true));
     }
-    sockaddr_in6 client = c.peer;
+    // SPEC §5: the client address (behind a trusted proxy, the forwarded one) is
+    // what the limits count, the loop logs and the login limiter uses.
+    sockaddr_in6 client = loop.peers().clientAddress(c.peer, forwardedFor(head));
     switch (loop.peers().admit(client.sin6_addr))
     {
     case hub::PeerLimits::Admission::Admitted:

@@ -49,6 +49,20 @@ PeerLimits::TimePoint PeerLimits::now() const
     return config_.clock ? config_.clock() : std::chrono::steady_clock::now();
 }
 
+sockaddr_in6 PeerLimits::clientAddress(const sockaddr_in6& tcp_peer,
+                                       const std::vector<std::string>& forwarded_for) const
+{
+    if (config_.trusted_proxies.empty() || forwarded_for.empty())
+        return tcp_peer;
+    in6_addr client = config_.trusted_proxies.resolve(tcp_peer.sin6_addr, forwarded_for);
+    if (std::memcmp(&client, &tcp_peer.sin6_addr, sizeof(client)) == 0)
+        return tcp_peer;
+    sockaddr_in6 out{};
+    out.sin6_family = AF_INET6;
+    out.sin6_addr = client;
+    return out;
+}
+
 void PeerLimits::sweep(TimePoint now)
 {
     while (!windows_.empty() && now - windows_.front().start >= config_.auth_failure_window)

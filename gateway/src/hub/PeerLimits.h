@@ -1,7 +1,8 @@
 #pragma once
 /// Limits per client address and in total (SPEC §5): connections at once, and
-/// failed logins per (address, member) and per address within a time window.
-/// Consulted once per connection event, never per delivery. Any thread (one mutex).
+/// failed logins per (address, member) and per address within a time window;
+/// plus which address is the client's (trusted proxies). Consulted once per
+/// connection event, never per delivery. Any thread (one mutex).
 
 #include "hub/TrustedProxies.h"
 
@@ -59,6 +60,13 @@ public:
         Member,  ///< this (address, member) pair's: that member is refused from that address
         Address, ///< the address's: every member is refused from that address
     };
+
+    /// The client address of a connection from TCP_PEER whose upgrade request
+    /// carried the X-Forwarded-For values FORWARDED_FOR (SPEC §5; the rule is
+    /// TrustedProxies::resolve). TCP_PEER itself unless a trusted proxy
+    /// forwarded for someone else; then that address, with port 0 (unknown).
+    /// Any thread; takes no lock.
+    sockaddr_in6 clientAddress(const sockaddr_in6& tcp_peer, const std::vector<std::string>& forwarded_for) const;
 
     /// Counts a new connection from CLIENT unless a cap is reached.
     Admission admit(const in6_addr& client);

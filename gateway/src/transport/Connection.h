@@ -67,10 +67,11 @@ struct Connection : hub::Subscriber
     std::unique_ptr<HttpState> http; ///< null once the connection is a WebSocket
 
     /// The client: the TCP peer, or the address a trusted proxy forwarded
-    /// (set at the upgrade). IPv4 peers are kept as v4-mapped addresses.
+    /// (set at the upgrade; its port is then 0, unknown). IPv4 peers are kept
+    /// as v4-mapped addresses.
     sockaddr_in6 peer{};
 
-    /// "ADDRESS:PORT" of the peer, for log lines.
+    /// "ADDRESS:PORT" of the client, for log lines; just "ADDRESS" when the port is unknown (0).
     std::string peerText() const;
 };
 

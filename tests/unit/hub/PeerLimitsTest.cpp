@@ -243,6 +243,29 @@ TEST(PeerLimitsTest, SweepKeepsAddressesWithConnections)
     EXPECT_EQ(limits.records(), 0u);
 }
 
+TEST(PeerLimitsTest, ClientAddressBehindATrustedProxy)
+{
+    PeerLimits::Config config;
+    config.trusted_proxies = TrustedProxies::parse("127.0.0.1/32");
+    PeerLimits limits(config);
+    sockaddr_in6 proxy{};
+    proxy.sin6_family = AF_INET6;
+    proxy.sin6_addr = ip("127.0.0.1");
+    proxy.sin6_port = htons(40000);
+    sockaddr_in6 forwarded = limits.clientAddress(proxy, {"203.0.113.7"});
+    const in6_addr client = ip("203.0.113.7");
+    EXPECT_EQ(std::memcmp(&forwarded.sin6_addr, &client, sizeof(in6_addr)), 0);
+    EXPECT_EQ(forwarded.sin6_port, 0); // the client's own port is not known
+    EXPECT_EQ(forwarded.sin6_family, AF_INET6);
+    // No header, or an untrusted peer: the TCP peer, port included.
+    sockaddr_in6 direct = limits.clientAddress(proxy, {});
+    EXPECT_EQ(std::memcmp(&direct, &proxy, sizeof(proxy)), 0);
+    sockaddr_in6 other = proxy;
+    other.sin6_addr = ip("127.0.0.2");
+    sockaddr_in6 untrusted = limits.clientAddress(other, {"203.0.113.7"});
+    EXPECT_EQ(std::memcmp(&untrusted, &other, sizeof(other)), 0);
+}
+
 TEST(PeerLimitsTest, ConfigFromSettings)
 {
     wsgw::config::Settings settings;
