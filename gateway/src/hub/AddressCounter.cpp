@@ -1,10 +1,17 @@
 #include "hub/AddressCounter.h"
 
+#include <algorithm>
+
 namespace wsgw::hub {
 
 std::string AddressCounter::key(const in6_addr& address)
 {
-    return std::string(reinterpret_cast<const char*>(address.s6_addr), sizeof(address.s6_addr));
+    // As for the other per-address limits: IPv4 (v4-mapped) by the whole
+    // address, IPv6 by its /64, the block one subscriber usually holds.
+    std::string key(reinterpret_cast<const char*>(address.s6_addr), sizeof(address.s6_addr));
+    if (!IN6_IS_ADDR_V4MAPPED(&address))
+        std::fill(key.begin() + 8, key.end(), '\0');
+    return key;
 }
 
 bool AddressCounter::tryAcquire(const in6_addr& address)

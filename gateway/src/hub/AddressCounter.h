@@ -1,5 +1,5 @@
 #pragma once
-/// How many of something each client address holds at once, with a cap: the
+/// How many of something each client address (IPv6: each /64) holds at once, with a cap: the
 /// public port's open HTTP connections per address (SPEC §5, admission before
 /// the upgrade). Consulted once per connection, never per request or
 /// delivery. Any thread (one mutex).

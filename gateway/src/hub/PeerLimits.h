@@ -68,6 +68,11 @@ public:
     /// Any thread; takes no lock.
     sockaddr_in6 clientAddress(const sockaddr_in6& tcp_peer, const std::vector<std::string>& forwarded_for) const;
 
+    /// True if ADDRESS is one of http.trusted_proxies: a proxy carries many
+    /// clients, so per-address caps on its TCP connections do not apply to it.
+    /// Any thread; takes no lock.
+    bool isTrustedProxy(const in6_addr& address) const noexcept { return config_.trusted_proxies.contains(address); }
+
     /// Counts a new connection from CLIENT unless a cap is reached.
     Admission admit(const in6_addr& client);
     /// The connection from CLIENT has ended (after an Admitted admit()).

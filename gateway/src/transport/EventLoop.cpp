@@ -269,7 +269,9 @@ void EventLoop::acceptAll()
             return;
         }
         sockaddr_in6 peer = toV6(address);
-        if (!context_.http_peers.tryAcquire(peer.sin6_addr))
+        // A trusted proxy's connections are many clients: its clients are capped
+        // once their address is known (at the upgrade), not its sockets here.
+        if (!context_.peers.isTrustedProxy(peer.sin6_addr) && !context_.http_peers.tryAcquire(peer.sin6_addr))
         {
             // SPEC §5: one address cannot occupy the port. Best effort: a full
             // socket buffer just means the client sees the close.

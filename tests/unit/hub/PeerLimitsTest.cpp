@@ -6,6 +6,7 @@
 #include "hub/PeerLimits.h"
 
 #include "config/Settings.h"
+#include "hub/AddressCounter.h"
 
 #include <gtest/gtest.h>
 
@@ -278,4 +279,28 @@ TEST(PeerLimitsTest, ConfigFromSettings)
     EXPECT_TRUE(config.trusted_proxies.contains(ip("10.1.2.3")));
     settings.trusted_proxies = "10.0.0.0/8 bad";
     EXPECT_THROW(PeerLimits::Config::fromSettings(settings), wsgw::config::Error);
+}
+
+// SPEC §5 / issue 10: open HTTP connections per address, IPv6 by its /64.
+TEST(AddressCounterTest, CapsPerAddressAndGroupsIpv6By64)
+{
+    wsgw::hub::AddressCounter counter(2);
+    in6_addr a{}, b{}, c{};
+    ::inet_pton(AF_INET6, "2001:db8:1:2::1", &a);
+    ::inet_pton(AF_INET6, "2001:db8:1:2:ffff::9", &b); // same /64
+    ::inet_pton(AF_INET6, "2001:db8:1:3::1", &c);      // another /64
+    EXPECT_TRUE(counter.tryAcquire(a));
+    EXPECT_TRUE(counter.tryAcquire(b));
+    EXPECT_FALSE(counter.tryAcquire(a));
+    EXPECT_TRUE(counter.tryAcquire(c));
+    counter.release(b);
+    EXPECT_EQ(counter.count(a), 1u);
+    EXPECT_TRUE(counter.tryAcquire(a));
+    counter.release(a);
+    counter.release(a);
+    counter.release(a); // more releases than acquires change nothing
+    EXPECT_EQ(counter.count(a), 0u);
+    wsgw::hub::AddressCounter unlimited(0);
+    for (int i = 0; i < 100; ++i)
+        EXPECT_TRUE(unlimited.tryAcquire(a));
 }
