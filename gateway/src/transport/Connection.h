@@ -31,7 +31,6 @@ struct HttpState
     uint32_t requests_in_window = 0;
     bool awaiting_response = false; ///< a handler deferred its response; later requests wait behind it
     bool keep_alive = true;         ///< the current request allows another one after it
-    bool first_request = true;      ///< no request completed yet: the header deadline runs from accept
 };
 
 struct Connection : hub::Subscriber

@@ -45,9 +45,9 @@ const std::string& EventLoop::httpDate()
 void EventLoop::onHttpBytes(Connection& c, size_t size)
 {
     HttpState& h = *c.http;
-    // The request deadline runs from a request's first byte (from the accept for
-    // the first request); an idle keep-alive connection only has its idle timeout.
-    if (!h.first_request && h.input.empty() && !h.reader.started() && !h.awaiting_response)
+    // The request deadlines run from a request's first byte; a connection with
+    // nothing sent yet (fresh, or between keep-alive requests) only has its idle timeout.
+    if (h.input.empty() && !h.reader.started() && !h.awaiting_response)
         h.request_start_ms = now();
     h.input.append(read_buffer_.data(), size);
     // Requests pipelined behind a deferred one wait in the buffer; the reader
@@ -100,7 +100,6 @@ void EventLoop::processHttp(Connection& c)
         // the connection with the next request's bytes at the buffer's start.
         c.http->input.erase(0, consumed);
         c.http->reader.next();
-        c.http->first_request = false;
         c.http->request_start_ms = now();
     }
 }
@@ -210,9 +209,9 @@ void EventLoop::sweepHttp(Connection& c)
     if (h.awaiting_response)
         return; // the loops owe this request its answer; it comes without a deadline
     const int64_t elapsed = now() - h.request_start_ms;
-    if (h.reader.started() || h.first_request)
+    if (h.reader.started())
     {
-        // SPEC §5: slow or silent requests get 408 and are closed, so idle sockets cannot pile up.
+        // SPEC §5: a request that arrives too slowly gets 408 and is closed.
         if (!h.reader.headerComplete() && elapsed >= settings_.http_header_timeout.count())
             httpError(c, 408, "request header not received in time");
         else if (elapsed >= settings_.http_timeout.count())
@@ -220,7 +219,9 @@ void EventLoop::sweepHttp(Connection& c)
     }
     else if (now() - h.idle_since_ms >= settings_.http_keep_alive_timeout.count() && c.out.empty())
     {
-        reap(c); // an idle keep-alive connection just ends
+        // A connection that sends nothing — fresh, or idle between requests — just
+        // ends (no 408 a client pool could mistake for its next request's answer).
+        reap(c);
     }
 }
 

@@ -150,8 +150,8 @@ HttpReadStatus HttpRequestReader::readHeader(std::string_view input)
     // Only this request's bytes are looked at: up to its blank line, or all
     // that arrived while the blank line is missing (pipelined requests follow).
     size_t end = input.find("\r\n\r\n", start);
-    size_t scan_end = std::min(end == std::string_view::npos ? input.size() : end + 4,
-                               start + limits_->max_header_bytes + 1);
+    size_t scan_end =
+        std::min(end == std::string_view::npos ? input.size() : end + 4, start + limits_->max_header_bytes + 1);
     // Every line must end in CRLF: a bare LF would make us and a proxy in
     // front disagree on where the header block ends.
     for (size_t i = start; i < scan_end; ++i)

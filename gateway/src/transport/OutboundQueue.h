@@ -58,8 +58,8 @@ private:
     size_t head_ = 0;        ///< first unwritten frame
     size_t head_offset_ = 0; ///< bytes of frames_[head_] already written
     size_t bytes_ = 0;
-    size_t pong_ = kNone;       ///< index of the newest queued pong not fully written
-    size_t pongs_waiting_ = 0;  ///< pongs queued since all earlier ones were written (an upper bound)
+    size_t pong_ = kNone;      ///< index of the newest queued pong not fully written
+    size_t pongs_waiting_ = 0; ///< pongs queued since all earlier ones were written (an upper bound)
     static constexpr size_t kNone = ~size_t{0};
 };
 
