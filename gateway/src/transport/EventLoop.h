@@ -127,11 +127,8 @@ public:
     /// Runs TASK on the loop thread soon, in posting order. Any thread.
     void post(Task task);
 
-    /// Connections this loop owns right now (approximate). Any thread.
-    size_t load() const noexcept { return load_.load(std::memory_order_relaxed); }
     /// The generation of the snapshot this loop applies (SPEC §2 "generation"). Any thread.
     int64_t generation() const noexcept { return generation_.load(std::memory_order_acquire); }
-    int index() const noexcept { return index_; }
 
     // Loop thread only, called from posted tasks:
 
@@ -245,7 +242,7 @@ private:
     std::vector<Connection*> slots_; ///< index = Connection::slot; null when free
     std::vector<uint32_t> free_slots_;
     uint32_t next_serial_ = 1;
-    std::atomic<size_t> load_{0};
+    std::atomic<size_t> load_{0}; ///< connections owned; the thread ends when it is 0 after shutdown()
 
     hub::Registry registry_;
     std::vector<Connection*> dirty_;
