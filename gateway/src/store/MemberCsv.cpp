@@ -1,7 +1,7 @@
 #include "store/MemberCsv.h"
 
-#include "store/Error.h"
 #include "model/Names.h"
+#include "store/Error.h"
 
 #include <string_view>
 

@@ -1,9 +1,9 @@
 #include "store/Store.h"
 
+#include "model/Names.h"
 #include "store/Error.h"
 #include "store/MemberCsv.h"
 #include "store/Migrator.h"
-#include "model/Names.h"
 #include "store/Secret.h"
 
 #include <ctime>

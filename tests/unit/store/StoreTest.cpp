@@ -3,11 +3,11 @@
 
 #include "store/Store.h"
 
+#include "model/Names.h"
 #include "store/Database.h"
 #include "store/Error.h"
 #include "store/MemberCsv.h"
 #include "store/Migrator.h"
-#include "model/Names.h"
 #include "store/SchemaScripts.h"
 #include "store/Secret.h"
 #include "support/TempDir.h"
