@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <cstring>
 #include <netinet/in.h>
+#include <sstream>
 #include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
@@ -327,7 +328,13 @@ TEST(GatewayHttpTest, MalformedRequestsGet4xx)
         {"POST /push HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 40\r\n\r\n{}", "400"},
         {"POST /push HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", "501"},
         {"POST /push HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999\r\n\r\n", "413"},
-        {"GET / HTTP/1.1\r\nHost: x\r\nX: "
+        // Issue 10: the guards of the reader on the loops.
+        {"POST /push HTTP/1.1\r\nHost: x\r\nContent-Length : 2\r\n\r\n{}", "400"}, // space before the colon
+        {"GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n folded\r\n\r\n", "400"},
+        {"GET / HTTP/1.1\nHost: x\n\n", "400"}, // bare LF
+        {"GET / HTTP/2.0\r\nHost: x\r\n\r\n", "505"},
+        {"POST /push HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "400"},
+        {"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX: "
          "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
          "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
          "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -348,6 +355,18 @@ TEST(GatewayHttpTest, MalformedRequestsGet4xx)
         EXPECT_EQ(response.substr(0, 9 + std::strlen(c.status)), std::string("HTTP/1.1 ") + c.status)
             << c.request << " -> " << response;
     }
+    // A header block over http.max_header_bytes (16 KiB) is refused before it ends.
+    auto huge = rawRequest(gateway.port(), "GET / HTTP/1.1\r\nHost: x\r\nX: " + std::string(20000, 'a'));
+    EXPECT_EQ(huge.substr(0, 12), "HTTP/1.1 431") << huge.substr(0, 200);
+    // A chunked push is decoded and delivered.
+    std::string chunked_body = body("match", "chunked");
+    std::stringstream hex;
+    hex << std::hex << chunked_body.size();
+    auto chunked = rawRequest(gateway.port(), "POST /push HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                                              "Connection: close\r\n\r\n" +
+                                                  hex.str() + "\r\n" + chunked_body + "\r\n0\r\n\r\n");
+    EXPECT_EQ(chunked.substr(0, 12), "HTTP/1.1 202") << chunked;
+    EXPECT_EQ(client.receiveText(), delivered("match", "chunked"));
     ASSERT_EQ(push(gateway.port(), body("match", "still fine"), "").status, 202);
     EXPECT_EQ(client.receiveText(), delivered("match", "still fine"));
 }
