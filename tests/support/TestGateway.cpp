@@ -50,7 +50,7 @@ std::string readFile(const std::string& path)
 
 } // namespace
 
-TestGateway::TestGateway(Settings settings)
+TestGateway::TestGateway(Settings settings, std::vector<std::string> launcher)
 {
     config_path_ = dir_.file("wsgw.ini");
     db_path_ = dir_.file("wsgw.db");
@@ -90,7 +90,8 @@ TestGateway::TestGateway(Settings settings)
     options.stdout_path = log_path_;
     options.stderr_path = log_path_;
     options.env["NOTIFY_SOCKET"] = notify_path;
-    process_ = std::make_unique<Process>(std::vector<std::string>{wsgwBinary(), "--config", config_path_}, options);
+    launcher.insert(launcher.end(), {wsgwBinary(), "--config", config_path_});
+    process_ = std::make_unique<Process>(launcher, options);
 
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     bool ready = false;

@@ -35,7 +35,8 @@ public:
     using Settings = std::map<std::string, std::string>;
 
     /// SETTINGS: INI keys "section.key" -> value, on top of ports 0 and a temp database.
-    explicit TestGateway(Settings settings = {});
+    /// LAUNCHER, when given, runs the gateway (e.g. {"/usr/bin/prlimit", "--nofile=64"}).
+    explicit TestGateway(Settings settings = {}, std::vector<std::string> launcher = {});
     ~TestGateway();
     TestGateway(const TestGateway&) = delete;
     TestGateway& operator=(const TestGateway&) = delete;

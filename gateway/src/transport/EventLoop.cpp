@@ -159,7 +159,8 @@ void EventLoop::run()
     {
         if (stopping_ && load_.load(std::memory_order_relaxed) == 0)
             break;
-        int timeout = static_cast<int>(std::max<int64_t>(0, next_sweep_ms_ - now()));
+        int64_t wake_at = accept_paused_until_ms_ ? std::min(next_sweep_ms_, accept_paused_until_ms_) : next_sweep_ms_;
+        int timeout = static_cast<int>(std::max<int64_t>(0, wake_at - now()));
         int n = ::epoll_wait(epoll_fd_, events.data(), kMaxEvents, timeout);
         if (n < 0 && errno != EINTR)
         {
@@ -191,6 +192,7 @@ void EventLoop::run()
         }
         runTasks();
         resumeHttp();
+        resumeAccepting();
         if (now() >= next_sweep_ms_)
         {
             sweep();
@@ -248,7 +250,8 @@ void EventLoop::stopListening()
 {
     if (listen_fd_ < 0)
         return;
-    ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+    if (accept_paused_until_ms_ == 0)
+        ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
     listen_fd_ = -1;
 }
 
@@ -264,6 +267,19 @@ void EventLoop::acceptAll()
         {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+            {
+                // Out of descriptors or memory: the pending connection stays in the
+                // backlog and the listener stays readable, so polling it now would
+                // spin. Rest it for 100 ms; existing clients are served meanwhile.
+                if (accept_paused_until_ms_ == 0)
+                    logger().warning("loop %d: accept failed (%s): not accepting for 100 ms; raise the open-file "
+                                     "limit (LimitNOFILE) or limits.max_connections",
+                                     index_, std::string(std::strerror(errno)));
+                ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+                accept_paused_until_ms_ = now() + 100;
+                return;
+            }
             if (errno != EAGAIN && errno != EWOULDBLOCK)
                 logger().warning("loop %d: accept failed: %s", index_, std::string(std::strerror(errno)));
             return;
@@ -288,6 +304,19 @@ void EventLoop::acceptAll()
         }
         accept_(fd, peer);
     }
+}
+
+void EventLoop::resumeAccepting()
+{
+    if (accept_paused_until_ms_ == 0 || now() < accept_paused_until_ms_)
+        return;
+    accept_paused_until_ms_ = 0;
+    if (listen_fd_ < 0)
+        return;
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.u64 = kListenTag;
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &event);
 }
 
 void EventLoop::adoptHttp(int fd, const sockaddr_in6& peer)

@@ -186,6 +186,7 @@ private:
     void sweep();
     void sweepHttp(Connection& c);
     void acceptAll();
+    void resumeAccepting();
     Connection* connectionOf(uint64_t tag);
 
     void onReadable(Connection& c);
@@ -232,6 +233,7 @@ private:
     int epoll_fd_ = -1;
     int wake_fd_ = -1;
     int listen_fd_ = -1;
+    int64_t accept_paused_until_ms_ = 0; ///< out of file descriptors: the listener rests until then
     AcceptFunction accept_;
     std::thread thread_;
 
