@@ -56,6 +56,12 @@ Setter text(std::string Settings::*member)
     };
 }
 
+/// A text setting where empty means "off".
+Setter optionalText(std::string Settings::*member)
+{
+    return [member](Settings& s, const std::string& value, const std::string&) { s.*member = value; };
+}
+
 Setter boolean(bool Settings::*member)
 {
     return [member](Settings& s, const std::string& value, const std::string& where) {
@@ -108,6 +114,12 @@ const std::vector<Key>& table()
         {"limits.max_partial_bytes", integer(&Settings::max_partial_bytes, 0, 1LL << 40)},
         {"push.require_key", boolean(&Settings::push_require_key)},
         {"push.max_body_bytes", integer(&Settings::push_max_body_bytes, 1024, kGiB)},
+        {"auth.jwt_secret", optionalText(&Settings::jwt_secret)},
+        {"auth.jwt_public_key", optionalText(&Settings::jwt_public_key)},
+        {"auth.jwt_require_exp", boolean(&Settings::jwt_require_exp)},
+        {"auth.jwt_leeway_ms", millis(&Settings::jwt_leeway, 0, kDay)},
+        {"auth.jwt_audience", optionalText(&Settings::jwt_audience)},
+        {"auth.jwt_issuer", optionalText(&Settings::jwt_issuer)},
         {"apps.unknown",
          [](Settings& s, const std::string& value, const std::string& where) {
              if (value == "reject")

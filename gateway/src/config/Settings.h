@@ -77,6 +77,14 @@ struct Settings
     bool push_require_key = true; ///< Authorization: Bearer <app push key> on /push
     size_t push_max_body_bytes = 1024 * 1024;
 
+    // [auth]
+    std::string jwt_secret;      ///< SPEC §6: HS256 key of member JWTs; empty = no HS256
+    std::string jwt_public_key;  ///< PEM public key file (RSA = RS256, EC P-256 = ES256); empty = none
+    bool jwt_require_exp = true; ///< a JWT without exp is refused
+    Millis jwt_leeway{5000};     ///< clock skew allowed on exp, nbf and iat
+    std::string jwt_audience;    ///< aud must name it; empty = aud not checked
+    std::string jwt_issuer;      ///< iss must equal it; empty = iss not checked
+
     // [apps]
     UnknownApps unknown_apps = UnknownApps::Reject;
 
