@@ -29,6 +29,7 @@ const std::vector<Command>& allCommands()
         addAppCommands(list);
         addMemberCommands(list);
         addPushCommand(list);
+        addTokenCommands(list);
         addDbCommands(list);
         return list;
     }();

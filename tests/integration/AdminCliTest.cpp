@@ -852,3 +852,47 @@ TEST(AdminPushTest, PushThroughTheLocalGateway)
     EXPECT_EQ(stopped.exit_code, 1);
     EXPECT_NE(stopped.err.find("not running"), std::string::npos) << stopped.err;
 }
+
+// SPEC §3/§6: `token jwt` signs with the configured secret; without one it
+// fails (1); bad arguments are usage errors (2). The gateway side is in GatewayJwtTest.
+TEST_F(AdminCliTest, TokenJwtNeedsTheConfiguredSecret)
+{
+    auto none = admin({"token", "jwt", "42"});
+    EXPECT_EQ(none.exit_code, kFailed);
+    EXPECT_NE(none.err.find("auth.jwt_secret"), std::string::npos) << none.err;
+
+    const std::string ini = dir.file("wsgw.ini");
+    std::ofstream(ini) << "[db]\npath = " << db << "\n[auth]\njwt_secret = cli-secret\njwt_issuer = me\n";
+    auto run = [&](std::vector<std::string> args) {
+        args.insert(args.begin(), {kAdmin, "--config", ini});
+        return runProcess(args);
+    };
+    const auto before = std::time(nullptr);
+    auto minted = run({"--json", "token", "jwt", "42", "--apps", "vip,im", "--ttl", "60"});
+    ASSERT_EQ(minted.exit_code, kOk) << minted.err;
+    auto object = Poco::JSON::Parser().parse(minted.out).extract<Poco::JSON::Object::Ptr>();
+    const auto token = object->getValue<std::string>("token");
+    const auto expires_at = object->getValue<int64_t>("expires_at");
+    EXPECT_GE(expires_at, before + 60);
+    EXPECT_LE(expires_at, std::time(nullptr) + 60);
+    EXPECT_EQ(std::count(token.begin(), token.end(), '.'), 2);
+    auto plain = run({"token", "jwt", "42"});
+    EXPECT_EQ(plain.exit_code, kOk);
+    EXPECT_EQ(plain.out.back(), '\n');
+
+    for (const std::vector<std::string>& bad : {std::vector<std::string>{"token", "jwt"},
+                                                {"token", "jwt", "0"},
+                                                {"token", "jwt", "42", "--ttl", "0"},
+                                                {"token", "jwt", "42", "--ttl", "1h"},
+                                                {"token", "jwt", "42", "--apps", "bad name"},
+                                                {"token", "jwt", "42", "--apps", "a,"},
+                                                {"token", "jwt", "42", "43"}})
+    {
+        auto result = run(bad);
+        EXPECT_EQ(result.exit_code, kUsage) << bad.back() << ": " << result.err;
+        EXPECT_FALSE(result.err.empty());
+    }
+    auto help = run({"token", "jwt", "--help"});
+    EXPECT_EQ(help.exit_code, kOk);
+    EXPECT_NE(help.out.find("--ttl"), std::string::npos);
+}

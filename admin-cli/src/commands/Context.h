@@ -60,7 +60,7 @@ private:
 /// Adding a command is one entry in its group's add*Commands and one run function.
 struct Command
 {
-    std::string group;   ///< "app", "member", "db", "push"
+    std::string group;   ///< "app", "member", "db", "push", "token"
     std::string verb;    ///< "add", ... ; empty for a one-word command (push)
     std::string args;    ///< usage after the words, e.g. "NAME [--members|--private]"
     std::string summary; ///< one line for the command list
@@ -76,6 +76,7 @@ void addAppCommands(std::vector<Command>& commands);
 void addMemberCommands(std::vector<Command>& commands);
 void addDbCommands(std::vector<Command>& commands);
 void addPushCommand(std::vector<Command>& commands);
+void addTokenCommands(std::vector<Command>& commands);
 
 /// Checks an app name given on the command line (UsageError if bad).
 std::string requireAppName(const std::string& name);
