@@ -2,6 +2,7 @@
 
 #include "app/PermissionWatcher.h"
 #include "app/Systemd.h"
+#include "auth/JwtVerifier.h"
 #include "config/RuntimeFile.h"
 #include "config/Settings.h"
 #include "http/PublicHandler.h"
@@ -212,6 +213,10 @@ int GatewayApp::serve()
         config_path_.empty() ? config::Settings{} : config::Settings::fromFile(config_path_);
     // Before the database: a bad http.trusted_proxies is a configuration error (exit 78).
     auto peer_limits = hub::PeerLimits::Config::fromSettings(settings);
+    // So is a JWT key file that cannot be read, or both JWT keys set (SPEC §6).
+    const auto jwt = auth::JwtVerifier::fromSettings(settings);
+    if (jwt)
+        log.information("member JWTs accepted (%s)", auth::algorithmName(jwt->algorithm()));
 
     // The database is created and migrated on first start; a broken one stops us here,
     // before anything listens.
@@ -234,7 +239,7 @@ int GatewayApp::serve()
     const std::string admin_key = store::generateSecret();
     http::PushService push(settings, metrics, store::sha256(admin_key));
     http::PublicHandler public_handler(settings, push, metrics);
-    session::SessionProtocol session;
+    session::SessionProtocol session(jwt.get());
     transport::LoopGroup loops(settings, session, public_handler, metrics, peers, snapshots);
     http::StatService stats(settings, snapshots, loops, metrics);
 

@@ -4,8 +4,11 @@
 #include "transport/Handshake.h"
 #include "transport/LoopGroup.h"
 
+#include <Poco/Exception.h>
 #include <Poco/String.h>
+#include <Poco/URI.h>
 
+#include <optional>
 #include <sstream>
 #include <vector>
 
@@ -46,6 +49,27 @@ std::vector<std::string> forwardedFor(const Poco::Net::HTTPRequest& head)
     for (auto it = head.find(kName); it != head.end() && Poco::icompare(it->first, kName) == 0; ++it)
         values.push_back(it->second);
     return values;
+}
+
+/// SPEC §6: the login of `?member_id=N&token=T` (URL-decoded), or nullopt
+/// when the query names no member_id. The first of repeated parameters counts.
+/// Throws Poco::SyntaxException for a query that is not valid URL encoding.
+std::optional<transport::UpgradeLogin> urlLogin(const std::string& uri)
+{
+    if (uri.find('?') == std::string::npos)
+        return std::nullopt;
+    std::optional<std::string> member_id;
+    std::optional<std::string> token;
+    for (auto& [name, value] : Poco::URI(uri).getQueryParameters())
+    {
+        if (name == "member_id" && !member_id)
+            member_id = std::move(value);
+        else if (name == "token" && !token)
+            token = std::move(value);
+    }
+    if (!member_id)
+        return std::nullopt;
+    return transport::UpgradeLogin{std::move(*member_id), token.value_or(std::string())};
 }
 
 } // namespace
@@ -136,6 +160,15 @@ void PublicHandler::upgrade(transport::EventLoop& loop, transport::Connection& c
     }
     // SPEC §5: the client address (behind a trusted proxy, the forwarded one) is
     // what the limits count, the loop logs and the login limiter uses.
+    std::optional<transport::UpgradeLogin> login;
+    try
+    {
+        login = urlLogin(head.getURI());
+    }
+    catch (const Poco::Exception&)
+    {
+        return loop.respond(c, error(400, "malformed query string in the request URI", {}, true));
+    }
     sockaddr_in6 client = loop.peers().clientAddress(c.peer, forwardedFor(head));
     switch (loop.peers().admit(client.sin6_addr))
     {
@@ -149,7 +182,8 @@ void PublicHandler::upgrade(transport::EventLoop& loop, transport::Connection& c
         return loop.respond(
             c, error(503, "too many connections from your address: try again later", "Retry-After: 5\r\n", true));
     }
-    loop.upgrade(c, transport::computeAccept(key), client);
+    // What a login in the URL means is the session's business (MessageHandler::onUpgradeLogin).
+    loop.upgrade(c, transport::computeAccept(key), client, login ? &*login : nullptr);
 }
 
 } // namespace wsgw::http

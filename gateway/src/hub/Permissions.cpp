@@ -15,7 +15,9 @@ Decision decide(const store::Snapshot& snapshot, config::UnknownApps unknown, st
     case store::Visibility::Members:
         return who.isMember() ? Decision::Allowed : Decision::Forbidden;
     case store::Visibility::Private:
-        return who.isMember() && entry->granted.count(who.member_id) ? Decision::Allowed : Decision::Forbidden;
+        // SPEC §6: a JWT's apps claim grants those private apps to its session too.
+        return who.isMember() && (entry->granted.count(who.member_id) || who.sessionGrants(app)) ? Decision::Allowed
+                                                                                                 : Decision::Forbidden;
     }
     return Decision::Forbidden;
 }

@@ -18,7 +18,7 @@ enum class Decision
 };
 
 /// SPEC §2: public = anyone; members = any authenticated member; private =
-/// members holding a grant. Unregistered apps follow UNKNOWN.
+/// members holding a grant, stored or in the session's JWT (SPEC §6). Unregistered apps follow UNKNOWN.
 Decision decide(const store::Snapshot& snapshot, config::UnknownApps unknown, std::string_view app,
                 const Subscriber& who);
 

@@ -3,7 +3,9 @@
 /// member id) and which apps it subscribed to. Embedded in transport's
 /// Connection; owned and touched by that connection's loop thread only.
 
+#include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -11,6 +13,10 @@
 namespace wsgw::hub {
 
 struct AppSubscribers;
+
+/// Private apps one session may subscribe to beyond the stored grants (the
+/// JWT `apps` claim, SPEC §6): sorted, unique, immutable once made, shared.
+using SessionGrants = std::vector<std::string>;
 
 struct Subscriber
 {
@@ -23,7 +29,13 @@ struct Subscriber
 
     Auth auth = Auth::Pending;
     int64_t member_id = -1;
-    int64_t token_id = 0; ///< the store row of the token used; a replaced token ends the session
+    /// The store row of the token used; a replaced token ends the session. 0 for a
+    /// JWT session, which has no row (SPEC §6: its member need not be stored).
+    int64_t token_id = 0;
+    /// Loop clock (ms) at which a JWT session ends with "token expired"; 0 = never.
+    int64_t expires_ms = 0;
+    /// The JWT's private-app grants for this session; null when it has none.
+    std::shared_ptr<const SessionGrants> grants;
     /// The member id this connection is indexed under in the registry's member
     /// index, 0 when it is not in it. Recorded so that removal happens once,
     /// however often it is asked for, and finds the right list.
@@ -38,6 +50,13 @@ struct Subscriber
     std::vector<Entry> subscriptions; ///< few per connection: linear scans are cheapest
 
     bool isMember() const noexcept { return auth == Auth::Member; }
+    /// Logged in with a stored token (not a JWT): the session lives as long as that token's row.
+    bool hasStoredToken() const noexcept { return isMember() && token_id != 0; }
+    /// Whether this session's own grants name APP. O(log grants).
+    bool sessionGrants(std::string_view app) const
+    {
+        return grants && std::binary_search(grants->begin(), grants->end(), app);
+    }
     bool inMemberIndex() const noexcept { return indexed_member > 0; }
 
     /// O(subscriptions of this connection).

@@ -25,6 +25,15 @@ AuthRequest parseAuth(std::string_view text)
     return request;
 }
 
+bool isAuthShaped(std::string_view text)
+{
+    JsonField fields[] = {JsonField("member_id"), JsonField("app")};
+    FlatJson json(text);
+    if (!json.readObject(fields) || !json.atEnd())
+        return false;
+    return fields[0].type != JsonField::Type::Absent && fields[1].type == JsonField::Type::Absent;
+}
+
 SubscribeRequest parseSubscribe(std::string_view text)
 {
     SubscribeRequest request;

@@ -26,6 +26,11 @@ struct AuthRequest
 /// A token that is present but not a string makes the message Missing.
 AuthRequest parseAuth(std::string_view text);
 
+/// SPEC §6 re-auth: whether a message after the first is an auth message by
+/// its shape — a JSON object with a `member_id` key and no `app` key. Such a
+/// message then goes through parseAuth(); anything else is a subscribe message.
+bool isAuthShaped(std::string_view text);
+
 struct SubscribeRequest
 {
     enum class Action

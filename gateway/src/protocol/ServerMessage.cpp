@@ -61,6 +61,14 @@ std::string replyText(Reply reply, std::string_view subject)
         code = 429;
         message = "subscribe " + subject_text + " refused: too many subscriptions";
         break;
+    case Reply::TokenExpired:
+        code = 401;
+        message = "token expired";
+        break;
+    case Reply::BadAuthMessage:
+        code = 400;
+        message = "bad auth message";
+        break;
     }
     JsonWriter json;
     json.beginObject().key("code").value(code).key("message").value(message).endObject();

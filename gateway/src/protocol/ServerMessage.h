@@ -26,6 +26,9 @@ enum class Reply
     UnsubscribeSuccess, ///< 200 unsubscribe <app> success
     // Extensions beyond the original (README):
     TooManySubscriptions, ///< 429 subscribe <app> refused: too many subscriptions
+    // SPEC §6 (JWT sessions):
+    TokenExpired,   ///< 401 token expired (then close 1008)
+    BadAuthMessage, ///< 400 bad auth message (a re-auth for another member; nothing changes)
 };
 
 /// The reply's text: `{"code":N,"message":"…"}`. SUBJECT is the member id

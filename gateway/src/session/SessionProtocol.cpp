@@ -8,6 +8,10 @@
 
 #include <Poco/Logger.h>
 
+#include <algorithm>
+#include <charconv>
+#include <memory>
+
 namespace wsgw::session {
 
 using transport::CloseCode;
@@ -43,10 +47,16 @@ void logLockout(const EventLoop& loop, const Connection& c, int64_t member_id, h
 
 } // namespace
 
+SessionProtocol::SessionProtocol(const auth::JwtVerifier* jwt, WallClock wall_clock)
+    : jwt_(jwt), wall_clock_(wall_clock)
+{}
+
 void SessionProtocol::onMessage(EventLoop& loop, Connection& c, MessageKind, std::string_view text)
 {
     if (c.auth == hub::Subscriber::Auth::Pending)
-        authenticate(loop, c, text);
+        authenticate(loop, c, protocol::parseAuth(text));
+    else if (protocol::isAuthShaped(text))
+        reauthenticate(loop, c, text);
     else
         subscribe(loop, c, text);
 }
@@ -59,20 +69,49 @@ void SessionProtocol::onAuthTimeout(EventLoop& loop, Connection& c)
 
 void SessionProtocol::onSnapshot(EventLoop& loop, Connection& c)
 {
-    const auto& snapshot = loop.snapshot();
-    if (c.isMember() && !snapshot.hasToken(c.member_id, c.token_id))
+    // Only a stored-token session has a row to lose; a JWT member need not be stored (SPEC §6).
+    if (c.hasStoredToken() && !loop.snapshot().hasToken(c.member_id, c.token_id))
     {
         hub::Metrics::add(loop.metrics().revoked_closes);
         loop.beginClose(c, CloseCode::PolicyViolation, "member removed or token replaced", false);
         return;
     }
+    recheckSubscriptions(loop, c);
+}
+
+void SessionProtocol::onSessionExpired(EventLoop& loop, Connection& c)
+{
+    hub::Metrics::add(loop.metrics().revoked_closes);
+    loop.sendText(c, protocol::gatewayReply(protocol::Reply::TokenExpired));
+    loop.beginClose(c, CloseCode::PolicyViolation, "token expired", false);
+}
+
+void SessionProtocol::onUpgradeLogin(EventLoop& loop, Connection& c, const transport::UpgradeLogin& login)
+{
+    // The same request the auth message would make: a member id that is not an
+    // integer, or 0, is a missing auth message (SPEC §1).
+    protocol::AuthRequest request;
+    int64_t member_id = 0;
+    const auto& text = login.member_id;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), member_id);
+    if (ec == std::errc() && end == text.data() + text.size() && member_id != 0)
+    {
+        request.kind = member_id < 0 ? protocol::AuthRequest::Kind::Anonymous : protocol::AuthRequest::Kind::Member;
+        request.member_id = member_id;
+        request.token = login.token;
+    }
+    authenticate(loop, c, request);
+}
+
+void SessionProtocol::recheckSubscriptions(EventLoop& loop, Connection& c)
+{
     // Copy the names first: unsubscribing edits the list.
     std::vector<std::string> apps;
     for (const auto& sub : c.subscriptions)
         apps.push_back(sub.app->name);
     for (const auto& app : apps)
     {
-        if (hub::decide(snapshot, loop.settings().unknown_apps, app, c) != hub::Decision::Allowed)
+        if (hub::decide(loop.snapshot(), loop.settings().unknown_apps, app, c) != hub::Decision::Allowed)
         {
             loop.registry().unsubscribe(c, app);
             loop.sendText(c, protocol::gatewayReply(protocol::Reply::SubscribeForbidden, app));
@@ -80,11 +119,68 @@ void SessionProtocol::onSnapshot(EventLoop& loop, Connection& c)
     }
 }
 
-void SessionProtocol::authenticate(EventLoop& loop, Connection& c, std::string_view text)
+SessionProtocol::Identity SessionProtocol::identify(EventLoop& loop, Connection& c,
+                                                    const protocol::AuthRequest& request)
+{
+    Identity identity;
+    // SPEC §5: a (client address, member) pair that used up its failed-login
+    // budget, or an address that sprayed guesses over many members, is refused
+    // without a token check until its window ends, so guessing gains nothing.
+    // c.peer is the client address (behind a trusted proxy, the forwarded one).
+    auto& peers = loop.peers();
+    const bool blocked = peers.authBlocked(c.peer.sin6_addr, request.member_id);
+    if (!blocked && !request.token.empty())
+    {
+        // SPEC §6: stored tokens first, then the JWT.
+        if (auto token_id = loop.snapshot().matchToken(request.member_id, store::sha256(request.token)))
+        {
+            identity.valid = true;
+            identity.token_id = *token_id;
+            return identity;
+        }
+        if (jwt_)
+        {
+            identity.jwt = jwt_->verify(request.token, request.member_id, wall_clock_());
+            if (identity.jwt.status == auth::JwtStatus::Valid)
+            {
+                identity.valid = true;
+                return identity;
+            }
+            Poco::Logger::get("wsgw.session")
+                .debug("JWT for member %s from %s refused: %s", std::to_string(request.member_id), c.peerText(),
+                       std::string(auth::describe(identity.jwt.status)));
+        }
+    }
+    // A refused login is not a guess: it counts against no budget, so a
+    // client retrying during its lockout neither extends it nor, by hammering
+    // one member, uses up the address's budget for everyone behind it.
+    if (!blocked)
+        logLockout(loop, c, request.member_id, peers.authFailed(c.peer.sin6_addr, request.member_id));
+    hub::Metrics::add(loop.metrics().auth_failures);
+    return identity;
+}
+
+void SessionProtocol::adopt(EventLoop& loop, Connection& c, Identity& identity)
+{
+    c.token_id = identity.token_id;
+    c.expires_ms = 0;
+    c.grants.reset();
+    if (identity.token_id != 0)
+        return;
+    if (!identity.jwt.apps.empty())
+        c.grants = std::make_shared<const hub::SessionGrants>(std::move(identity.jwt.apps));
+    if (identity.jwt.expires_at_ms != 0)
+    {
+        // The loop clock is monotonic: convert the wall-clock expiry once, now.
+        const int64_t left = identity.jwt.expires_at_ms - wall_clock_();
+        c.expires_ms = loop.now() + std::max<int64_t>(1, left);
+    }
+}
+
+void SessionProtocol::authenticate(EventLoop& loop, Connection& c, const protocol::AuthRequest& request)
 {
     using protocol::AuthRequest;
     using protocol::Reply;
-    auto request = protocol::parseAuth(text);
     switch (request.kind)
     {
     case AuthRequest::Kind::Missing:
@@ -100,35 +196,47 @@ void SessionProtocol::authenticate(EventLoop& loop, Connection& c, std::string_v
     case AuthRequest::Kind::Member:
         break;
     }
-    // SPEC §5: a (client address, member) pair that used up its failed-login
-    // budget, or an address that sprayed guesses over many members, is refused
-    // without a token check until its window ends, so guessing gains nothing.
-    // c.peer is the client address (behind a trusted proxy, the forwarded one).
-    auto& peers = loop.peers();
-    bool blocked = peers.authBlocked(c.peer.sin6_addr, request.member_id);
-    auto token_id = blocked || request.token.empty()
-                        ? std::nullopt
-                        : loop.snapshot().matchToken(request.member_id, store::sha256(request.token));
-    if (!token_id)
+    auto identity = identify(loop, c, request);
+    if (!identity.valid)
     {
-        // A refused login is not a guess: it counts against no budget, so a
-        // client retrying during its lockout neither extends it nor, by hammering
-        // one member, uses up the address's budget for everyone behind it.
-        if (!blocked)
-            logLockout(loop, c, request.member_id, peers.authFailed(c.peer.sin6_addr, request.member_id));
         // SPEC §1: 401, and the connection stays open as anonymous.
         c.auth = hub::Subscriber::Auth::Anonymous;
         hub::Metrics::add(loop.metrics().anonymous, 1);
-        hub::Metrics::add(loop.metrics().auth_failures);
         loop.sendText(c, protocol::gatewayReply(Reply::Unauthorized));
         return;
     }
     c.auth = hub::Subscriber::Auth::Member;
     c.member_id = request.member_id;
-    c.token_id = *token_id;
+    adopt(loop, c, identity);
     loop.registry().addMember(c);
     hub::Metrics::add(loop.metrics().authenticated, 1);
     loop.sendText(c, protocol::gatewayReply(Reply::HelloMember, std::to_string(request.member_id)));
+}
+
+void SessionProtocol::reauthenticate(EventLoop& loop, Connection& c, std::string_view text)
+{
+    using protocol::Reply;
+    auto request = protocol::parseAuth(text);
+    // SPEC §6: a re-auth is for the session's own member; anything else (another
+    // member, anonymous, a malformed one, or a connection that is anonymous) is
+    // refused and changes nothing.
+    if (!c.isMember() || request.kind != protocol::AuthRequest::Kind::Member || request.member_id != c.member_id)
+    {
+        loop.sendText(c, protocol::gatewayReply(Reply::BadAuthMessage));
+        return;
+    }
+    auto identity = identify(loop, c, request);
+    if (!identity.valid)
+    {
+        // The session keeps what its last accepted token gave it, expiry included:
+        // a wrong token proves nothing new, so it neither extends nor ends it.
+        loop.sendText(c, protocol::gatewayReply(Reply::Unauthorized));
+        return;
+    }
+    adopt(loop, c, identity);
+    loop.sendText(c, protocol::gatewayReply(Reply::HelloMember, std::to_string(request.member_id)));
+    // Grants the new token no longer carries end those subscriptions (403), as a revocation does.
+    recheckSubscriptions(loop, c);
 }
 
 void SessionProtocol::subscribe(EventLoop& loop, Connection& c, std::string_view text)

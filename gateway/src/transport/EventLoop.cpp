@@ -576,6 +576,14 @@ void EventLoop::sweep()
             context_.messages.onAuthTimeout(*this, *c);
             continue;
         }
+        if (c->expires_ms != 0 && now() >= c->expires_ms)
+        {
+            // SPEC §6: a JWT session ends at its exp (plus leeway) unless re-authenticated.
+            c->expires_ms = 0;
+            context_.messages.onSessionExpired(*this, *c);
+            if (c->state != Connection::State::Open)
+                continue;
+        }
         int64_t silent = now() - c->last_rx_ms;
         if (silent >= 2 * ping)
         {

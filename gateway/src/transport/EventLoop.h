@@ -52,6 +52,14 @@ struct LoopStats
 class EventLoop;
 class LoopGroup;
 
+/// A login carried by the upgrade URL (SPEC §6: `/ws?member_id=N&token=T`),
+/// URL-decoded and otherwise as the client wrote it.
+struct UpgradeLogin
+{
+    std::string member_id;
+    std::string token;
+};
+
 /// What a loop does with a WebSocket's complete text or binary messages and
 /// its session events: the gateway's session policy, or an echo in the
 /// conformance testee. Called on the loop thread, for Open connections only.
@@ -64,6 +72,12 @@ public:
     virtual void onAuthTimeout(EventLoop& loop, Connection& c) = 0;
     /// The loop switched to a new permission snapshot: end what it no longer allows (SPEC §2).
     virtual void onSnapshot(EventLoop& loop, Connection& c) = 0;
+    /// C's session expiry (Subscriber::expires_ms) passed; the loop cleared it
+    /// first, so this runs once per expiry. Found by the sweep (within one tick).
+    virtual void onSessionExpired(EventLoop&, Connection&) {}
+    /// C's upgrade request carried LOGIN (SPEC §6): called once, right after the
+    /// 101 is queued and before any frame of C is read.
+    virtual void onUpgradeLogin(EventLoop&, Connection&, const UpgradeLogin&) {}
 };
 
 /// What a loop does with a complete HTTP request on the public port. The
@@ -160,7 +174,9 @@ public:
     void respondTo(const ConnectionTicket& ticket, const HttpResponse& response);
     /// Writes the 101 for ACCEPT_KEY and makes C a WebSocket on this loop, with
     /// CLIENT as its peer. Bytes after the request are its first frame bytes.
-    void upgrade(Connection& c, std::string_view accept_key, const sockaddr_in6& client);
+    /// With LOGIN, the MessageHandler's onUpgradeLogin runs before those frames.
+    void upgrade(Connection& c, std::string_view accept_key, const sockaddr_in6& client,
+                 const UpgradeLogin* login = nullptr);
 
     // Loop thread only, for the MessageHandler (C is a WebSocket):
 

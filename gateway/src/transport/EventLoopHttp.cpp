@@ -176,7 +176,8 @@ void EventLoop::resumeHttp()
     resume_.clear();
 }
 
-void EventLoop::upgrade(Connection& c, std::string_view accept_key, const sockaddr_in6& client)
+void EventLoop::upgrade(Connection& c, std::string_view accept_key, const sockaddr_in6& client,
+                        const UpgradeLogin* login)
 {
     std::string leftover = c.http->input.substr(c.http->reader.consumed());
     context_.http_peers.release(c.peer.sin6_addr);
@@ -198,8 +199,11 @@ void EventLoop::upgrade(Connection& c, std::string_view accept_key, const sockad
     c.last_rx_ms = now();
     hub::Metrics::add(metrics_.connections, 1);
     hub::Metrics::add(metrics_.connections_total);
+    // SPEC §6: the login's reply is the first frame after the 101.
+    if (login)
+        context_.messages.onUpgradeLogin(*this, c, *login);
     // Bytes the client sent right behind its handshake are its first frames.
-    if (!leftover.empty())
+    if (!leftover.empty() && c.state == Connection::State::Open)
         onFrames(c, leftover.data(), leftover.size());
 }
 

@@ -42,6 +42,11 @@ TEST(ServerMessageTest, GatewayRepliesMatchTheOriginalByteForByte)
          R"({"app":"gateway","member_id":-1,"text":"{\"code\":404,\"message\":\"subscribe nosuch not found\"}"})"},
         {Reply::UnsubscribeSuccess, "match",
          R"({"app":"gateway","member_id":-1,"text":"{\"code\":200,\"message\":\"unsubscribe match success\"}"})"},
+        // SPEC §6: JWT session expiry and a re-auth for another member.
+        {Reply::TokenExpired, "",
+         R"({"app":"gateway","member_id":-1,"text":"{\"code\":401,\"message\":\"token expired\"}"})"},
+        {Reply::BadAuthMessage, "",
+         R"({"app":"gateway","member_id":-1,"text":"{\"code\":400,\"message\":\"bad auth message\"}"})"},
     };
     for (const auto& c : cases)
         EXPECT_EQ(gatewayReply(c.reply, c.subject), c.expected);
@@ -121,6 +126,17 @@ TEST(ClientMessageTest, SubscribeForms)
                          R"({"app":"m","action":1})"};
     for (const char* text : bad)
         EXPECT_EQ(parseSubscribe(text).action, SubscribeRequest::Action::Bad) << text;
+}
+
+// SPEC §6 re-auth: after the first message, an auth message is told by its shape.
+TEST(ClientMessageTest, AuthShapedMessages)
+{
+    for (const char* text : {R"({"member_id":42,"token":"t"})", R"({"member_id":-1,"token":""})", R"({"member_id":0})",
+                             R"({"token":"t","member_id":"x"})", R"({"member_id":null})"})
+        EXPECT_TRUE(isAuthShaped(text)) << text;
+    for (const char* text : {R"({"app":"match"})", R"({"app":"match","member_id":42})", R"({"token":"t"})", "[]",
+                             "not json", R"({"member_id":42)", ""})
+        EXPECT_FALSE(isAuthShaped(text)) << text;
 }
 
 TEST(PushRequestTest, SingleAndBatch)
