@@ -2,6 +2,8 @@
 
 #include "model/Names.h"
 
+#include <Poco/Base64Decoder.h>
+#include <Poco/Base64Encoder.h>
 #include <Poco/Crypto/ECKey.h>
 #include <Poco/Crypto/EVPPKey.h>
 #include <Poco/Crypto/RSAKey.h>
@@ -10,16 +12,39 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/JWT/Signer.h>
 #include <Poco/JWT/Token.h>
+#include <Poco/MemoryStream.h>
 #include <Poco/Timestamp.h>
 
 #include <algorithm>
 #include <cmath>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <optional>
 
 namespace wsgw::auth {
 
 namespace {
+
+/// HS256 over SIGNED ("header.payload" as received) against the base64url
+/// SIGNATURE, compared in constant time. Poco's HMAC check compares with
+/// operator==, which returns at the first differing byte: a timing oracle.
+bool hs256Matches(const std::string& secret, std::string_view signed_part, std::string_view signature)
+{
+    std::string expected(EVP_MAX_MD_SIZE, '\0');
+    unsigned int size = 0;
+    if (!HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+              reinterpret_cast<const unsigned char*>(signed_part.data()), signed_part.size(),
+              reinterpret_cast<unsigned char*>(expected.data()), &size))
+        return false;
+    expected.resize(size);
+    Poco::MemoryInputStream in(signature.data(), signature.size());
+    Poco::Base64Decoder decoder(in, Poco::BASE64_URL_ENCODING | Poco::BASE64_NO_PADDING);
+    std::string given;
+    for (int ch = decoder.get(); ch != -1 && given.size() <= size; ch = decoder.get())
+        given.push_back(static_cast<char>(ch));
+    return given.size() == size && CRYPTO_memcmp(given.data(), expected.data(), size) == 0;
+}
 
 /// A NumericDate claim (RFC 7519 §2: seconds, possibly fractional) in
 /// milliseconds; nullopt when absent. Throws Poco::Exception when it is not a number.
@@ -140,8 +165,9 @@ const char* describe(JwtStatus status)
     return "unknown";
 }
 
-JwtVerifier::JwtVerifier(JwtAlgorithm algorithm, std::unique_ptr<Poco::JWT::Signer> signer, JwtRules rules)
-    : algorithm_(algorithm), signer_(std::move(signer)), rules_(std::move(rules))
+JwtVerifier::JwtVerifier(JwtAlgorithm algorithm, std::unique_ptr<Poco::JWT::Signer> signer, JwtRules rules,
+                         std::string secret)
+    : algorithm_(algorithm), signer_(std::move(signer)), rules_(std::move(rules)), secret_(std::move(secret))
 {
     // Poco's verify refuses any algorithm not in this set; we pin it ourselves
     // as well (verify()), so the set only ever holds the configured one.
@@ -155,7 +181,7 @@ std::unique_ptr<JwtVerifier> JwtVerifier::withSecret(const std::string& secret, 
     if (secret.empty())
         throw config::Error("auth.jwt_secret: must not be empty for HS256");
     return std::unique_ptr<JwtVerifier>(
-        new JwtVerifier(JwtAlgorithm::HS256, std::make_unique<Poco::JWT::Signer>(secret), std::move(rules)));
+        new JwtVerifier(JwtAlgorithm::HS256, std::make_unique<Poco::JWT::Signer>(secret), std::move(rules), secret));
 }
 
 std::unique_ptr<JwtVerifier> JwtVerifier::withPublicKey(const std::string& path, JwtRules rules)
@@ -216,6 +242,11 @@ JwtResult JwtVerifier::verify(std::string_view token, int64_t member_id, int64_t
     JwtResult result;
     try
     {
+        // Compact JWS (RFC 7515 §7.1): exactly three parts. Poco ignores a fourth.
+        const auto first_dot = token.find('.');
+        const auto last_dot = token.rfind('.');
+        if (first_dot == std::string_view::npos || first_dot == last_dot || token.find('.', first_dot + 1) != last_dot)
+            return result;
         const std::string jwt(token);
         // Pin the algorithm before any key is used: "none" and, with a public
         // key configured, HS256 (key confusion: the public key as an HMAC
@@ -227,12 +258,14 @@ JwtResult JwtVerifier::verify(std::string_view token, int64_t member_id, int64_t
             result.status = JwtStatus::WrongAlgorithm;
             return result;
         }
-        Poco::JWT::Token verified;
-        if (!signer_->tryVerify(jwt, verified))
+        if (algorithm_ == JwtAlgorithm::HS256
+                ? !hs256Matches(secret_, token.substr(0, last_dot), token.substr(last_dot + 1))
+                : !signer_->tryVerify(jwt, unverified))
         {
             result.status = JwtStatus::BadSignature;
             return result;
         }
+        const auto& verified = unverified;
         const auto& payload = verified.payload();
         if (!subjectIs(payload, member_id))
         {

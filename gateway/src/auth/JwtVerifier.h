@@ -91,11 +91,13 @@ public:
     JwtAlgorithm algorithm() const noexcept { return algorithm_; }
 
 private:
-    JwtVerifier(JwtAlgorithm algorithm, std::unique_ptr<Poco::JWT::Signer> signer, JwtRules rules);
+    JwtVerifier(JwtAlgorithm algorithm, std::unique_ptr<Poco::JWT::Signer> signer, JwtRules rules,
+                std::string secret = {});
 
     JwtAlgorithm algorithm_;
-    std::unique_ptr<Poco::JWT::Signer> signer_;
+    std::unique_ptr<Poco::JWT::Signer> signer_; ///< RS256/ES256 signature checks (and parsing)
     JwtRules rules_;
+    std::string secret_; ///< HS256 only: checked here, in constant time
 };
 
 /// Unix milliseconds now (the wall clock that exp, nbf and iat refer to).

@@ -12,13 +12,13 @@
 #include <Poco/JWT/Signer.h>
 #include <Poco/JWT/Token.h>
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <sstream>
 #include <string>
 
@@ -274,7 +274,7 @@ TEST(JwtVerifierTest, GarbageIsMalformedNotAnException)
          {std::string(), std::string("x"), std::string("a.b"), std::string("a.b.c"), std::string("..."),
           std::string("654321"), base64url("[1]") + "." + base64url("{}") + ".x",
           base64url(R"({"alg":"HS256"})") + "." + base64url("not json") + ".x", std::string(4096, '.'),
-          std::string("\0\xff.\x80.", 6)})
+          std::string("\0\xff.\x80.", 6), hs256(claims()) + ".x", "x." + hs256(claims())})
     {
         EXPECT_EQ(verifier->verify(garbage, 42, kNow).status, JwtStatus::Malformed) << garbage;
     }
