@@ -150,15 +150,17 @@ TEST_F(GatewayJwtTest, ReauthBeforeExpiryKeepsSessionOpen)
 {
     // One loop: both connections are swept in the same pass.
     start({{"auth.jwt_leeway_ms", "0"}, {"server.threads", "1"}});
-    auto short_token = mint(kMember, {"--ttl", "2"});
+    // Minted first, so only a few round trips lie between the short token's mint and the re-auth.
+    auto long_token = mint(kMember, {"--ttl", "600"});
+    auto short_token = mint(kMember, {"--ttl", "3"});
     WsClient renewed(gateway->port());
     EXPECT_EQ(renewed.auth(kMember, short_token), reply(200, "hello 4242"));
     WsClient control(gateway->port());
     EXPECT_EQ(control.auth(kMember, short_token), reply(200, "hello 4242"));
     // SPEC §6: re-auth at any time for the same member answers hello and replaces the expiry.
-    EXPECT_EQ(renewed.auth(kMember, mint(kMember, {"--ttl", "600"})), reply(200, "hello 4242"));
+    EXPECT_EQ(renewed.auth(kMember, long_token), reply(200, "hello 4242"));
     // The control, which did not re-auth, shows the old expiry has passed...
-    EXPECT_EQ(control.receiveText(5s), reply(401, "token expired"));
+    EXPECT_EQ(control.receiveText(6s), reply(401, "token expired"));
     EXPECT_EQ(control.receiveClose(2s), 1008);
     // ...and the renewed session is still open and still the member.
     EXPECT_EQ(renewed.fence(), fenceReply());

@@ -76,8 +76,10 @@ TEST(SettingsTest, UnknownKeyIsNamed)
 TEST(SettingsTest, BadValuesAreRejectedWithTheirKey)
 {
     const char* cases[] = {
-        "[server]\nport = 70000\n", "[server]\nport = http\n",        "[push]\nrequire_key = maybe\n",
-        "[apps]\nunknown = open\n", "[ws]\nmax_message_bytes = -1\n", "[db]\npath =\n",
+        "[server]\nport = 70000\n",       "[server]\nport = http\n",
+        "[push]\nrequire_key = maybe\n",  "[apps]\nunknown = open\n",
+        "[ws]\nmax_message_bytes = -1\n", "[db]\npath =\n",
+        "[auth]\njwt_leeway_ms = -1\n",   "[auth]\njwt_require_exp = sometimes\n",
     };
     for (const char* text : cases)
     {
@@ -85,6 +87,21 @@ TEST(SettingsTest, BadValuesAreRejectedWithTheirKey)
         EXPECT_THROW(Settings::fromFile(path), wsgw::config::Error) << text;
         std::remove(path.c_str());
     }
+}
+
+// SPEC §6: the JWT settings; empty texts mean "off" or "not checked".
+TEST(SettingsTest, AuthSettings)
+{
+    auto path = writeTemp("[auth]\njwt_secret = s3cret\njwt_require_exp = false\njwt_leeway_ms = 0\n"
+                          "jwt_audience = wsgw\njwt_issuer = https://login.example.com\njwt_public_key =\n");
+    auto s = Settings::fromFile(path);
+    EXPECT_EQ(s.jwt_secret, "s3cret");
+    EXPECT_FALSE(s.jwt_require_exp);
+    EXPECT_EQ(s.jwt_leeway.count(), 0);
+    EXPECT_EQ(s.jwt_audience, "wsgw");
+    EXPECT_EQ(s.jwt_issuer, "https://login.example.com");
+    EXPECT_TRUE(s.jwt_public_key.empty());
+    std::remove(path.c_str());
 }
 
 TEST(SettingsTest, MissingFileIsAClearError)
