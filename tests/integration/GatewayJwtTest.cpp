@@ -143,6 +143,8 @@ TEST_F(GatewayJwtTest, SessionEndsWhenTokenExpires)
     // SPEC §6: the reply, then close 1008 — within the ttl plus one sweep.
     EXPECT_EQ(client.receiveText(5s), reply(401, "token expired"));
     EXPECT_EQ(client.receiveClose(2s), 1008);
+    auto metrics = httpRequest(gateway->statPort(), "GET", "/metrics").body;
+    EXPECT_NE(metrics.find("wsgw_token_expired_closes 1\n"), std::string::npos) << metrics;
     expectServingOthers();
 }
 

@@ -43,6 +43,8 @@ std::vector<Counter> counters(const hub::Metrics& m)
         {"idle_timeouts", "Connections closed for not answering pings.", "counter", Metrics::get(m.idle_timeouts)},
         {"revoked_closes", "Sessions ended because their member or token was removed.", "counter",
          Metrics::get(m.revoked_closes)},
+        {"token_expired_closes", "JWT sessions ended because their token expired.", "counter",
+         Metrics::get(m.token_expired_closes)},
     };
 }
 

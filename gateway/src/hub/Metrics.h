@@ -27,6 +27,7 @@ struct Metrics
     std::atomic<uint64_t> protocol_errors{0};
     std::atomic<uint64_t> idle_timeouts{0};
     std::atomic<uint64_t> revoked_closes{0};
+    std::atomic<uint64_t> token_expired_closes{0}; ///< SPEC §6: JWT sessions ended at their exp
 
     static void add(std::atomic<uint64_t>& counter, uint64_t n = 1) { counter.fetch_add(n, std::memory_order_relaxed); }
     static void add(std::atomic<int64_t>& gauge, int64_t n) { gauge.fetch_add(n, std::memory_order_relaxed); }

@@ -81,7 +81,7 @@ void SessionProtocol::onSnapshot(EventLoop& loop, Connection& c)
 
 void SessionProtocol::onSessionExpired(EventLoop& loop, Connection& c)
 {
-    hub::Metrics::add(loop.metrics().revoked_closes);
+    hub::Metrics::add(loop.metrics().token_expired_closes);
     loop.sendText(c, protocol::gatewayReply(protocol::Reply::TokenExpired));
     loop.beginClose(c, CloseCode::PolicyViolation, "token expired", false);
 }
