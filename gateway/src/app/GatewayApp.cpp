@@ -2,7 +2,10 @@
 
 #include "app/PermissionWatcher.h"
 #include "app/Systemd.h"
+#include "auth/Authenticator.h"
+#include "auth/JwtAuthenticator.h"
 #include "auth/JwtVerifier.h"
+#include "auth/WebhookAuthenticator.h"
 #include "config/RuntimeFile.h"
 #include "config/Settings.h"
 #include "http/PublicHandler.h"
@@ -217,6 +220,19 @@ int GatewayApp::serve()
     const auto jwt = auth::JwtVerifier::fromSettings(settings);
     if (jwt)
         log.information("member JWTs accepted (%s)", auth::algorithmName(jwt->algorithm()));
+    // SPEC §6's login methods, in order; a bad authorizer URL or CA file is a configuration error too.
+    hub::Metrics metrics;
+    auth::Authenticators logins;
+    logins.add(std::make_unique<auth::StoredTokens>());
+    if (jwt)
+        logins.add(std::make_unique<auth::JwtAuthenticator>(*jwt));
+    auth::WebhookAuthenticator* authorizer = nullptr;
+    if (auto webhook = auth::WebhookAuthenticator::fromSettings(settings, metrics))
+    {
+        authorizer = webhook.get();
+        logins.add(std::move(webhook));
+        log.information("logins no stored token or JWT accepts are asked of the authorizer %s", settings.webhook_url);
+    }
 
     // The database is created and migrated on first start; a broken one stops us here,
     // before anything listens.
@@ -233,13 +249,12 @@ int GatewayApp::serve()
     auto public_socket = listen("server.port", settings.address, settings.port, settings.http_backlog);
     auto stat_socket = listen("server.stat_port", settings.stat_address, settings.stat_port, 64);
 
-    hub::Metrics metrics;
     hub::SnapshotHolder snapshots(initial);
     hub::PeerLimits peers(std::move(peer_limits));
     const std::string admin_key = store::generateSecret();
     http::PushService push(settings, metrics, store::sha256(admin_key));
     http::PublicHandler public_handler(settings, push, metrics);
-    session::SessionProtocol session(jwt.get());
+    session::SessionProtocol session(logins);
     transport::LoopGroup loops(settings, session, public_handler, metrics, peers, snapshots);
     http::StatService stats(settings, snapshots, loops, metrics);
 
@@ -255,6 +270,16 @@ int GatewayApp::serve()
                 loops.shutdown(std::chrono::milliseconds(0));
         }
     } stop_loops{loops};
+    // Authorizer answers are posted to the loops: its workers end before the loops do.
+    struct StopAuthorizer
+    {
+        auth::WebhookAuthenticator* authorizer;
+        ~StopAuthorizer()
+        {
+            if (authorizer)
+                authorizer->stop();
+        }
+    } stop_authorizer{authorizer};
     loops.listen(public_socket.impl()->sockfd());
 
     auto stat_params = httpParams(settings);
@@ -290,6 +315,8 @@ int GatewayApp::serve()
     watcher.stop();
     stop_loops.armed = false;
     loops.shutdown(settings.drain_timeout); // stops accepting; requests in progress are answered
+    if (authorizer)
+        authorizer->stop(); // calls under way end within auth.webhook_timeout_ms
     stat_server.stop();
     ::unlink(runtime_path.c_str());
     log.notice("stopped");

@@ -1,5 +1,7 @@
 #include "auth/JwtVerifier.h"
 
+#include "auth/AppsClaim.h"
+
 #include "model/Names.h"
 
 #include <Poco/Base64Decoder.h>
@@ -94,30 +96,6 @@ bool audienceHas(const Poco::JSON::Object& payload, const std::string& audience)
             return true;
     }
     return false;
-}
-
-/// The apps claim; nullopt when it is not an array of valid app names.
-std::optional<std::vector<std::string>> appsClaim(const Poco::JSON::Object& payload)
-{
-    std::vector<std::string> apps;
-    if (!payload.has("apps"))
-        return apps;
-    auto array = payload.getArray("apps");
-    if (!array)
-        return std::nullopt;
-    for (size_t i = 0; i < array->size(); ++i)
-    {
-        const auto item = array->get(static_cast<unsigned>(i));
-        if (!item.isString())
-            return std::nullopt;
-        auto name = item.extract<std::string>();
-        if (!model::isValidAppName(name))
-            return std::nullopt;
-        apps.push_back(std::move(name));
-    }
-    std::sort(apps.begin(), apps.end());
-    apps.erase(std::unique(apps.begin(), apps.end()), apps.end());
-    return apps;
 }
 
 } // namespace

@@ -120,6 +120,12 @@ const std::vector<Key>& table()
         {"auth.jwt_leeway_ms", millis(&Settings::jwt_leeway, 0, kDay)},
         {"auth.jwt_audience", optionalText(&Settings::jwt_audience)},
         {"auth.jwt_issuer", optionalText(&Settings::jwt_issuer)},
+        {"auth.webhook_url", optionalText(&Settings::webhook_url)},
+        {"auth.webhook_timeout_ms", millis(&Settings::webhook_timeout, 1, 600000)},
+        {"auth.webhook_cache_ms", millis(&Settings::webhook_cache, 0, kDay)},
+        {"auth.webhook_concurrency", integer(&Settings::webhook_concurrency, 1, 4096)},
+        {"auth.webhook_forward_cookies", boolean(&Settings::webhook_forward_cookies)},
+        {"auth.webhook_ca_file", optionalText(&Settings::webhook_ca_file)},
         {"apps.unknown",
          [](Settings& s, const std::string& value, const std::string& where) {
              if (value == "reject")

@@ -2,12 +2,15 @@
 
 #include "http/JsonReply.h"
 #include "transport/Handshake.h"
+#include "protocol/JsonWriter.h"
 #include "transport/LoopGroup.h"
+#include "transport/Utf8Validator.h"
 
 #include <Poco/Exception.h>
 #include <Poco/String.h>
 #include <Poco/URI.h>
 
+#include <algorithm>
 #include <optional>
 #include <sstream>
 #include <vector>
@@ -49,6 +52,54 @@ std::vector<std::string> forwardedFor(const Poco::Net::HTTPRequest& head)
     for (auto it = head.find(kName); it != head.end() && Poco::icompare(it->first, kName) == 0; ++it)
         values.push_back(it->second);
     return values;
+}
+
+/// TEXT as UTF-8: as it is when it is valid, else read as ISO-8859-1 (the
+/// historical charset of HTTP header bytes above 0x7f, RFC 7230 obs-text).
+std::string headerText(const std::string& text)
+{
+    if (transport::isValidUtf8(text))
+        return text;
+    std::string out;
+    for (unsigned char ch : text)
+    {
+        if (ch < 0x80)
+        {
+            out.push_back(static_cast<char>(ch));
+        }
+        else
+        {
+            out.push_back(static_cast<char>(0xc0 | (ch >> 6)));
+            out.push_back(static_cast<char>(0x80 | (ch & 0x3f)));
+        }
+    }
+    return out;
+}
+
+/// SPEC §6: the upgrade request's headers for the authorizer, as one JSON
+/// object with lower-case names in the order first received; repeated headers
+/// are joined as HTTP allows (", ", or "; " for cookie). Cookie is left out
+/// unless FORWARD_COOKIES.
+std::string headersJson(const Poco::Net::HTTPRequest& head, bool forward_cookies)
+{
+    std::vector<std::pair<std::string, std::string>> headers;
+    for (const auto& [name, value] : head)
+    {
+        std::string lower = Poco::toLower(name);
+        if (lower == "cookie" && !forward_cookies)
+            continue;
+        auto it = std::find_if(headers.begin(), headers.end(), [&](const auto& h) { return h.first == lower; });
+        if (it == headers.end())
+            headers.emplace_back(std::move(lower), headerText(value));
+        else
+            it->second += (lower == "cookie" ? "; " : ", ") + headerText(value);
+    }
+    protocol::JsonWriter json;
+    json.beginObject();
+    for (const auto& [name, value] : headers)
+        json.key(headerText(name)).value(value);
+    json.endObject();
+    return json.take();
 }
 
 /// SPEC §6: the login of `?member_id=N&token=T` (URL-decoded), or nullopt
@@ -182,6 +233,9 @@ void PublicHandler::upgrade(transport::EventLoop& loop, transport::Connection& c
         return loop.respond(
             c, error(503, "too many connections from your address: try again later", "Retry-After: 5\r\n", true));
     }
+    // The authorizer sees the upgrade's headers (SPEC §6): kept until the session ends.
+    if (!settings_.webhook_url.empty())
+        c.upgrade_headers = std::make_unique<std::string>(headersJson(head, settings_.webhook_forward_cookies));
     // What a login in the URL means is the session's business (MessageHandler::onUpgradeLogin).
     loop.upgrade(c, transport::computeAccept(key), client, login ? &*login : nullptr);
 }

@@ -45,6 +45,12 @@ std::vector<Counter> counters(const hub::Metrics& m)
          Metrics::get(m.revoked_closes)},
         {"token_expired_closes", "JWT sessions ended because their token expired.", "counter",
          Metrics::get(m.token_expired_closes)},
+        {"auth_webhook_calls", "Logins sent to the authorizer webhook.", "counter",
+         Metrics::get(m.auth_webhook_calls)},
+        {"auth_webhook_cache_hits", "Logins accepted from the authorizer's cached answer.", "counter",
+         Metrics::get(m.auth_webhook_cache_hits)},
+        {"auth_unavailable", "Logins answered 503: the authorizer was down, slow or saturated.", "counter",
+         Metrics::get(m.auth_unavailable)},
     };
 }
 

@@ -28,6 +28,9 @@ struct Metrics
     std::atomic<uint64_t> idle_timeouts{0};
     std::atomic<uint64_t> revoked_closes{0};
     std::atomic<uint64_t> token_expired_closes{0}; ///< SPEC §6: JWT sessions ended at their exp
+    std::atomic<uint64_t> auth_webhook_calls{0};      ///< SPEC §6: logins sent to the authorizer
+    std::atomic<uint64_t> auth_webhook_cache_hits{0}; ///< logins the authorizer's cached answer accepted
+    std::atomic<uint64_t> auth_unavailable{0};        ///< logins answered 503: authorizer down, slow or saturated
 
     static void add(std::atomic<uint64_t>& counter, uint64_t n = 1) { counter.fetch_add(n, std::memory_order_relaxed); }
     static void add(std::atomic<int64_t>& gauge, int64_t n) { gauge.fetch_add(n, std::memory_order_relaxed); }

@@ -69,6 +69,10 @@ std::string replyText(Reply reply, std::string_view subject)
         code = 400;
         message = "bad auth message";
         break;
+    case Reply::AuthUnavailable:
+        code = 503;
+        message = "auth unavailable";
+        break;
     }
     JsonWriter json;
     json.beginObject().key("code").value(code).key("message").value(message).endObject();

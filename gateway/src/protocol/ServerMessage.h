@@ -29,6 +29,8 @@ enum class Reply
     // SPEC §6 (JWT sessions):
     TokenExpired,   ///< 401 token expired (then close 1008)
     BadAuthMessage, ///< 400 bad auth message (a re-auth for another member; nothing changes)
+    // SPEC §6 (authorizer webhook):
+    AuthUnavailable, ///< 503 auth unavailable (the authorizer is down or saturated; a login then closes 1011)
 };
 
 /// The reply's text: `{"code":N,"message":"…"}`. SUBJECT is the member id

@@ -3,7 +3,6 @@
 #include "hub/Permissions.h"
 #include "protocol/ClientMessage.h"
 #include "protocol/ServerMessage.h"
-#include "store/Secret.h"
 #include "transport/EventLoop.h"
 
 #include <Poco/Logger.h>
@@ -47,8 +46,8 @@ void logLockout(const EventLoop& loop, const Connection& c, int64_t member_id, h
 
 } // namespace
 
-SessionProtocol::SessionProtocol(const auth::JwtVerifier* jwt, WallClock wall_clock)
-    : jwt_(jwt), wall_clock_(wall_clock)
+SessionProtocol::SessionProtocol(auth::Authenticator& logins, WallClock wall_clock)
+    : logins_(logins), wall_clock_(wall_clock)
 {}
 
 void SessionProtocol::onMessage(EventLoop& loop, Connection& c, MessageKind, std::string_view text)
@@ -119,61 +118,120 @@ void SessionProtocol::recheckSubscriptions(EventLoop& loop, Connection& c)
     }
 }
 
-SessionProtocol::Identity SessionProtocol::identify(EventLoop& loop, Connection& c,
-                                                    const protocol::AuthRequest& request)
+void SessionProtocol::login(EventLoop& loop, Connection& c, const protocol::AuthRequest& request, bool reauth)
 {
-    Identity identity;
     // SPEC §5: a (client address, member) pair that used up its failed-login
     // budget, or an address that sprayed guesses over many members, is refused
     // without a token check until its window ends, so guessing gains nothing.
     // c.peer is the client address (behind a trusted proxy, the forwarded one).
-    auto& peers = loop.peers();
-    const bool blocked = peers.authBlocked(c.peer.sin6_addr, request.member_id);
-    if (!blocked && !request.token.empty())
-    {
-        // SPEC §6: stored tokens first, then the JWT.
-        if (auto token_id = loop.snapshot().matchToken(request.member_id, store::sha256(request.token)))
-        {
-            identity.valid = true;
-            identity.token_id = *token_id;
-            return identity;
-        }
-        if (jwt_)
-        {
-            identity.jwt = jwt_->verify(request.token, request.member_id, wall_clock_());
-            if (identity.jwt.status == auth::JwtStatus::Valid)
-            {
-                identity.valid = true;
-                return identity;
-            }
-            Poco::Logger::get("wsgw.session")
-                .debug("JWT for member %s from %s refused: %s", std::to_string(request.member_id), c.peerText(),
-                       std::string(auth::describe(identity.jwt.status)));
-        }
-    }
     // A refused login is not a guess: it counts against no budget, so a
     // client retrying during its lockout neither extends it nor, by hammering
     // one member, uses up the address's budget for everyone behind it.
-    if (!blocked)
-        logLockout(loop, c, request.member_id, peers.authFailed(c.peer.sin6_addr, request.member_id));
-    hub::Metrics::add(loop.metrics().auth_failures);
-    return identity;
+    if (loop.peers().authBlocked(c.peer.sin6_addr, request.member_id))
+    {
+        auto verdict = auth::Verdict::rejected("login budget used up");
+        conclude(loop, c, request.member_id, reauth, verdict, false);
+        return;
+    }
+    if (request.token.empty())
+    {
+        auto verdict = auth::Verdict::rejected("empty token");
+        conclude(loop, c, request.member_id, reauth, verdict, true);
+        return;
+    }
+    const std::string address = c.addressText();
+    auth::Login attempt;
+    attempt.member_id = request.member_id;
+    attempt.token = request.token;
+    attempt.snapshot = &loop.snapshot();
+    attempt.address = address;
+    attempt.headers = c.upgrade_headers.get();
+    const auto ticket = loop.ticketOf(c);
+    const int64_t member_id = request.member_id;
+    auto later = [this, ticket, member_id, reauth](auth::Verdict&& verdict) {
+        // On a worker thread: the answer goes to C's own loop, which finds C
+        // by its ticket, or nothing when C closed meanwhile.
+        ticket.loop->post([this, ticket, member_id, reauth, verdict = std::move(verdict)](EventLoop& l) mutable {
+            Connection* conn = l.find(ticket);
+            if (!conn)
+                return;
+            conclude(l, *conn, member_id, reauth, verdict, true);
+            l.resumeReading(*conn);
+        });
+    };
+    auto verdict = logins_.check(attempt, later);
+    if (!verdict)
+    {
+        // SPEC §1: messages are answered in order: the next waits for this login's reply.
+        loop.pauseReading(c);
+        return;
+    }
+    conclude(loop, c, member_id, reauth, *verdict, true);
 }
 
-void SessionProtocol::adopt(EventLoop& loop, Connection& c, Identity& identity)
+void SessionProtocol::adopt(EventLoop& loop, Connection& c, auth::Verdict& verdict)
 {
-    c.token_id = identity.token_id;
+    c.token_id = verdict.token_id;
     c.expires_ms = 0;
     c.grants.reset();
-    if (identity.token_id != 0)
+    if (verdict.token_id != 0)
         return;
-    if (!identity.jwt.apps.empty())
-        c.grants = std::make_shared<const hub::SessionGrants>(std::move(identity.jwt.apps));
-    if (identity.jwt.expires_at_ms != 0)
+    if (!verdict.apps.empty())
+        c.grants = std::make_shared<const hub::SessionGrants>(std::move(verdict.apps));
+    if (verdict.expires_at_ms != 0)
     {
         // The loop clock is monotonic: convert the wall-clock expiry once, now.
-        const int64_t left = identity.jwt.expires_at_ms - wall_clock_();
+        const int64_t left = verdict.expires_at_ms - wall_clock_();
         c.expires_ms = loop.now() + std::max<int64_t>(1, left);
+    }
+}
+
+void SessionProtocol::conclude(EventLoop& loop, Connection& c, int64_t member_id, bool reauth, auth::Verdict& verdict,
+                               bool counted)
+{
+    using protocol::Reply;
+    if (c.state != Connection::State::Open)
+        return; // closing meanwhile (shutdown, slow consumer): nobody to answer
+    switch (verdict.status)
+    {
+    case auth::Verdict::Status::Accepted:
+        adopt(loop, c, verdict);
+        if (!reauth)
+        {
+            c.auth = hub::Subscriber::Auth::Member;
+            c.member_id = member_id;
+            loop.registry().addMember(c);
+            hub::Metrics::add(loop.metrics().authenticated, 1);
+        }
+        loop.sendText(c, protocol::gatewayReply(Reply::HelloMember, std::to_string(member_id)));
+        // Grants the new token no longer carries end those subscriptions (403), as a revocation does.
+        if (reauth)
+            recheckSubscriptions(loop, c);
+        return;
+    case auth::Verdict::Status::Rejected:
+        if (counted)
+            logLockout(loop, c, member_id, loop.peers().authFailed(c.peer.sin6_addr, member_id));
+        hub::Metrics::add(loop.metrics().auth_failures);
+        Poco::Logger::get("wsgw.session")
+            .debug("login of member %s from %s refused: %s", std::to_string(member_id), c.peerText(), verdict.reason);
+        if (!reauth)
+        {
+            // SPEC §1: 401, and the connection stays open as anonymous.
+            c.auth = hub::Subscriber::Auth::Anonymous;
+            hub::Metrics::add(loop.metrics().anonymous, 1);
+        }
+        // A re-auth with a wrong token proves nothing new: the session keeps
+        // what its last accepted token gave it, expiry included.
+        loop.sendText(c, protocol::gatewayReply(Reply::Unauthorized));
+        return;
+    case auth::Verdict::Status::Unavailable:
+        hub::Metrics::add(loop.metrics().auth_unavailable);
+        loop.sendText(c, protocol::gatewayReply(Reply::AuthUnavailable));
+        // SPEC §6: a login closes with 1011 so the client comes back later; a
+        // re-auth leaves the session as it was (it is still what it was).
+        if (!reauth)
+            loop.beginClose(c, CloseCode::InternalError, "auth unavailable", false);
+        return;
     }
 }
 
@@ -194,49 +252,23 @@ void SessionProtocol::authenticate(EventLoop& loop, Connection& c, const protoco
         loop.sendText(c, protocol::gatewayReply(Reply::HelloStranger));
         return;
     case AuthRequest::Kind::Member:
-        break;
-    }
-    auto identity = identify(loop, c, request);
-    if (!identity.valid)
-    {
-        // SPEC §1: 401, and the connection stays open as anonymous.
-        c.auth = hub::Subscriber::Auth::Anonymous;
-        hub::Metrics::add(loop.metrics().anonymous, 1);
-        loop.sendText(c, protocol::gatewayReply(Reply::Unauthorized));
+        login(loop, c, request, false);
         return;
     }
-    c.auth = hub::Subscriber::Auth::Member;
-    c.member_id = request.member_id;
-    adopt(loop, c, identity);
-    loop.registry().addMember(c);
-    hub::Metrics::add(loop.metrics().authenticated, 1);
-    loop.sendText(c, protocol::gatewayReply(Reply::HelloMember, std::to_string(request.member_id)));
 }
 
 void SessionProtocol::reauthenticate(EventLoop& loop, Connection& c, std::string_view text)
 {
-    using protocol::Reply;
     auto request = protocol::parseAuth(text);
     // SPEC §6: a re-auth is for the session's own member; anything else (another
     // member, anonymous, a malformed one, or a connection that is anonymous) is
     // refused and changes nothing.
     if (!c.isMember() || request.kind != protocol::AuthRequest::Kind::Member || request.member_id != c.member_id)
     {
-        loop.sendText(c, protocol::gatewayReply(Reply::BadAuthMessage));
+        loop.sendText(c, protocol::gatewayReply(protocol::Reply::BadAuthMessage));
         return;
     }
-    auto identity = identify(loop, c, request);
-    if (!identity.valid)
-    {
-        // The session keeps what its last accepted token gave it, expiry included:
-        // a wrong token proves nothing new, so it neither extends nor ends it.
-        loop.sendText(c, protocol::gatewayReply(Reply::Unauthorized));
-        return;
-    }
-    adopt(loop, c, identity);
-    loop.sendText(c, protocol::gatewayReply(Reply::HelloMember, std::to_string(request.member_id)));
-    // Grants the new token no longer carries end those subscriptions (403), as a revocation does.
-    recheckSubscriptions(loop, c);
+    login(loop, c, request, true);
 }
 
 void SessionProtocol::subscribe(EventLoop& loop, Connection& c, std::string_view text)

@@ -1,10 +1,11 @@
 #pragma once
 /// The gateway's session protocol (SPEC §1 client -> server, §6): the first
-/// message (or the upgrade URL) authenticates — member by stored token or JWT,
-/// anonymous, 401, or missing auth and close — later ones subscribe and
+/// message (or the upgrade URL) authenticates — member by stored token, JWT or
+/// the authorizer, anonymous, 401, or missing auth and close — later ones subscribe and
 /// unsubscribe under the permission rules of SPEC §2, or re-authenticate.
 /// Holds only configuration; called by every loop on its own thread.
 
+#include "auth/Authenticator.h"
 #include "auth/JwtVerifier.h"
 #include "protocol/ClientMessage.h"
 #include "transport/EventLoop.h"
@@ -19,17 +20,18 @@ class SessionProtocol : public transport::MessageHandler
 public:
     using WallClock = int64_t (*)();
 
-    /// JWT: the verifier when JWT is configured, else null; it must outlive
-    /// this. WALL_CLOCK gives Unix milliseconds (exp, nbf and iat refer to it).
-    explicit SessionProtocol(const auth::JwtVerifier* jwt = nullptr, WallClock wall_clock = auth::wallClockMs);
+    /// LOGINS decides every member login (SPEC §6's methods in order); it must
+    /// outlive this and every answer it owes. WALL_CLOCK gives Unix
+    /// milliseconds (a verdict's expiry refers to it).
+    explicit SessionProtocol(auth::Authenticator& logins, WallClock wall_clock = auth::wallClockMs);
 
     void onMessage(transport::EventLoop& loop, transport::Connection& c, transport::MessageKind kind,
                    std::string_view payload) override;
     /// SPEC §1: the auth message came too late: the reply, then close 1008.
     void onAuthTimeout(transport::EventLoop& loop, transport::Connection& c) override;
     /// SPEC §2: a removed member or replaced token closes a stored-token session
-    /// (a JWT session has no token row); a subscription the new snapshot no
-    /// longer allows ends with the 403 reply.
+    /// (a JWT or authorizer session has no token row); a subscription the new
+    /// snapshot no longer allows ends with the 403 reply.
     void onSnapshot(transport::EventLoop& loop, transport::Connection& c) override;
     /// SPEC §6: the JWT's exp passed: "token expired", then close 1008.
     void onSessionExpired(transport::EventLoop& loop, transport::Connection& c) override;
@@ -38,26 +40,23 @@ public:
                         const transport::UpgradeLogin& login) override;
 
 private:
-    /// Who a member's token says it is; token_id 0 with VALID = a JWT.
-    struct Identity
-    {
-        bool valid = false;
-        int64_t token_id = 0;
-        auth::JwtResult jwt;
-    };
-
     void authenticate(transport::EventLoop& loop, transport::Connection& c, const protocol::AuthRequest& request);
     void reauthenticate(transport::EventLoop& loop, transport::Connection& c, std::string_view text);
-    /// Checks REQUEST's token (stored first, then JWT) under the failed-login
-    /// limiter; a failure is counted and logged here.
-    Identity identify(transport::EventLoop& loop, transport::Connection& c, const protocol::AuthRequest& request);
-    /// Makes IDENTITY the session's: its token row or its JWT expiry and grants.
-    void adopt(transport::EventLoop& loop, transport::Connection& c, Identity& identity);
+    /// Asks the login methods about REQUEST's token under the failed-login
+    /// limiter. The verdict is applied by conclude(), now or, when a method
+    /// answers later, in a task on C's loop; C reads no further message meanwhile.
+    void login(transport::EventLoop& loop, transport::Connection& c, const protocol::AuthRequest& request,
+               bool reauth);
+    /// Turns VERDICT into the session and its reply (SPEC §1, §6); a refusal is counted and logged here.
+    void conclude(transport::EventLoop& loop, transport::Connection& c, int64_t member_id, bool reauth,
+                  auth::Verdict& verdict, bool counted);
+    /// Makes VERDICT the session's: its token row or its expiry and grants.
+    void adopt(transport::EventLoop& loop, transport::Connection& c, auth::Verdict& verdict);
     static void subscribe(transport::EventLoop& loop, transport::Connection& c, std::string_view text);
     /// Ends the subscriptions the snapshot and C's grants no longer allow, with the 403 reply.
     static void recheckSubscriptions(transport::EventLoop& loop, transport::Connection& c);
 
-    const auth::JwtVerifier* jwt_;
+    auth::Authenticator& logins_;
     WallClock wall_clock_;
 };
 

@@ -55,6 +55,7 @@ struct Connection : hub::Subscriber
     bool close_after_flush = false; ///< drop TCP once the queue (ending in our close frame) is written
     bool write_shut = false;        ///< shutdown(SHUT_WR) done after our last bytes
     bool over_limit = false;        ///< queue passed its cap during a fan-out; closed right after it
+    bool read_paused = false;       ///< the handler waits for an answer from elsewhere (EventLoop::pauseReading)
     uint32_t partial_bytes = 0;     ///< parser heap counted in the loop group's partial-message budget
 
     int64_t opened_ms = 0;  ///< loop clock at the upgrade (auth window start)
@@ -64,6 +65,11 @@ struct Connection : hub::Subscriber
     FrameParser parser;
     OutboundQueue out;
     std::unique_ptr<HttpState> http; ///< null once the connection is a WebSocket
+    /// Bytes read and not yet parsed while reading is paused; null otherwise.
+    std::unique_ptr<std::string> held_input;
+    /// The upgrade request's headers as a JSON object, kept when the session
+    /// needs them later (the authorizer webhook, SPEC §6); null otherwise.
+    std::unique_ptr<std::string> upgrade_headers;
 
     /// The client: the TCP peer, or the address a trusted proxy forwarded
     /// (set at the upgrade; its port is then 0, unknown). IPv4 peers are kept
@@ -72,6 +78,8 @@ struct Connection : hub::Subscriber
 
     /// "ADDRESS:PORT" of the client, for log lines; just "ADDRESS" when the port is unknown (0).
     std::string peerText() const;
+    /// The client's address alone: dotted IPv4 (for v4-mapped peers) or IPv6 text.
+    std::string addressText() const;
 };
 
 } // namespace wsgw::transport

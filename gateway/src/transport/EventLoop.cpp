@@ -150,6 +150,37 @@ Connection* EventLoop::connectionOf(uint64_t tag)
     return slots_[slot];
 }
 
+ConnectionTicket EventLoop::ticketOf(const Connection& c) const
+{
+    return {const_cast<EventLoop*>(this), tagOf(c)};
+}
+
+Connection* EventLoop::find(const ConnectionTicket& ticket)
+{
+    return ticket.loop == this ? connectionOf(ticket.tag) : nullptr;
+}
+
+void EventLoop::pauseReading(Connection& c)
+{
+    if (c.read_paused || c.fd < 0)
+        return;
+    c.read_paused = true;
+    updateInterest(c);
+}
+
+void EventLoop::resumeReading(Connection& c)
+{
+    if (!c.read_paused)
+        return;
+    c.read_paused = false;
+    if (c.fd < 0)
+        return;
+    updateInterest(c);
+    auto held = std::move(c.held_input);
+    if (held && c.state == Connection::State::Open)
+        onFrames(c, held->data(), held->size());
+}
+
 void EventLoop::run()
 {
     std::vector<epoll_event> events(kMaxEvents);
@@ -187,6 +218,13 @@ void EventLoop::run()
                 continue; // reaped earlier in this batch
             if (event.events & EPOLLOUT)
                 markDirty(*c);
+            if (c->read_paused)
+            {
+                // Not reading; a socket that failed or hung up both ways is gone.
+                if (event.events & (EPOLLERR | EPOLLHUP))
+                    reap(*c);
+                continue;
+            }
             if (event.events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP))
                 onReadable(*c);
         }
@@ -401,6 +439,13 @@ void EventLoop::onFrames(Connection& c, char* data, size_t size)
             onMessage(c, message);
             if (c.fd < 0 || c.close_after_flush)
                 return;
+            if (c.read_paused)
+            {
+                // The handler waits for an answer: the rest is read after it.
+                if (offset < size)
+                    c.held_input = std::make_unique<std::string>(data + offset, size - offset);
+                return;
+            }
             continue;
         }
         if (status == ParseStatus::Error)
@@ -570,7 +615,7 @@ void EventLoop::sweep()
             sweepHttp(*c);
             continue;
         }
-        if (c->auth == hub::Subscriber::Auth::Pending && now() - c->opened_ms >= auth_window)
+        if (c->auth == hub::Subscriber::Auth::Pending && !c->read_paused && now() - c->opened_ms >= auth_window)
         {
             hub::Metrics::add(metrics_.auth_timeouts);
             context_.messages.onAuthTimeout(*this, *c);

@@ -180,6 +180,18 @@ public:
 
     // Loop thread only, for the MessageHandler (C is a WebSocket):
 
+    /// Names C for work that finishes on another thread and comes back through post().
+    ConnectionTicket ticketOf(const Connection& c) const;
+    /// The connection TICKET names, or null when it closed meanwhile. TICKET's loop only.
+    Connection* find(const ConnectionTicket& ticket);
+    /// Stops reading C's messages until resumeReading(): the handler waits for an
+    /// answer from elsewhere (the authorizer) before C's next message may mean
+    /// anything. Bytes already read stay with C; the client's further bytes wait
+    /// in the kernel (TCP flow control). The auth window does not run meanwhile.
+    void pauseReading(Connection& c);
+    /// Reads C again, handling the bytes held since pauseReading() first (unless C is closing).
+    void resumeReading(Connection& c);
+
     /// Frames PAYLOAD as a text message and queues it (gateway replies).
     void sendText(Connection& c, const std::string& payload);
     /// Frames PAYLOAD with OPCODE and queues it.
@@ -224,6 +236,8 @@ private:
     void flush(Connection& c);
     void flushDirty();
     void setWriteInterest(Connection& c, bool want);
+    /// Registers C's epoll interest from its state: reading unless paused, writing when wanted.
+    bool updateInterest(Connection& c);
     /// Ends C after what is queued (HTTP): half-close, wait for EOF or the deadline.
     void closeAfterQueue(Connection& c);
 

@@ -202,9 +202,15 @@ void EventLoop::upgrade(Connection& c, std::string_view accept_key, const sockad
     // SPEC §6: the login's reply is the first frame after the 101.
     if (login)
         context_.messages.onUpgradeLogin(*this, c, *login);
-    // Bytes the client sent right behind its handshake are its first frames.
+    // Bytes the client sent right behind its handshake are its first frames
+    // (read after the login's answer when the login waits for one).
     if (!leftover.empty() && c.state == Connection::State::Open)
-        onFrames(c, leftover.data(), leftover.size());
+    {
+        if (c.read_paused)
+            c.held_input = std::make_unique<std::string>(std::move(leftover));
+        else
+            onFrames(c, leftover.data(), leftover.size());
+    }
 }
 
 void EventLoop::sweepHttp(Connection& c)

@@ -144,17 +144,31 @@ void EventLoop::setWriteInterest(Connection& c, bool want)
 {
     if (c.want_write == want)
         return;
+    const bool before = c.want_write;
+    c.want_write = want;
+    if (!updateInterest(c))
+        c.want_write = before;
+}
+
+bool EventLoop::updateInterest(Connection& c)
+{
     epoll_event event{};
-    event.events = EPOLLIN | EPOLLRDHUP | (want ? EPOLLOUT : 0u);
+    event.events = (c.read_paused ? 0u : EPOLLIN | EPOLLRDHUP) | (c.want_write ? EPOLLOUT : 0u);
     event.data.u64 = tagOf(c);
-    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &event) == 0)
-        c.want_write = want;
+    return ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &event) == 0;
 }
 
 void EventLoop::beginClose(Connection& c, CloseCode code, std::string_view reason, bool discard_queue)
 {
     if (c.state == Connection::State::Closing)
         return;
+    if (c.read_paused)
+    {
+        // The close handshake needs the client's answer: read again, and drop what was held.
+        c.held_input.reset();
+        c.read_paused = false;
+        updateInterest(c);
+    }
     logClose(c, code, reason);
     registry_.removeAll(c);
     c.state = Connection::State::Closing;
