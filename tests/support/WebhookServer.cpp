@@ -6,12 +6,16 @@
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/Context.h>
+#include <Poco/Net/SSLManager.h>
+#include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/StreamCopier.h>
 #include <Poco/String.h>
 #include <Poco/ThreadPool.h>
 
+#include <mutex>
 #include <thread>
 
 namespace wsgw::test {
@@ -26,6 +30,7 @@ public:
     void handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) override
     {
         HookRequest hook;
+        hook.peer = request.clientAddress().toString();
         hook.method = request.getMethod();
         hook.uri = request.getURI();
         for (const auto& [name, value] : request)
@@ -57,14 +62,28 @@ private:
 
 } // namespace
 
-WebhookServer::WebhookServer(Handler handler) : handler_(std::move(handler))
+WebhookServer::WebhookServer(Handler handler, const Options& options) : handler_(std::move(handler))
 {
-    Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0), 256);
+    Poco::Net::ServerSocket socket;
+    https_ = !options.cert_file.empty() && !options.key_file.empty();
+    if (https_)
+    {
+        static std::once_flag once;
+        std::call_once(once, [] { Poco::Net::initializeSSL(); });
+        Poco::Net::Context::Ptr context = new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, options.key_file,
+                                                                 options.cert_file, "", Poco::Net::Context::VERIFY_NONE);
+        socket = Poco::Net::SecureServerSocket(Poco::Net::SocketAddress("127.0.0.1", 0), 256, context);
+    }
+    else
+    {
+        socket = Poco::Net::ServerSocket(Poco::Net::SocketAddress("127.0.0.1", 0), 256);
+    }
     port_ = socket.address().port();
     auto* params = new Poco::Net::HTTPServerParams;
     params->setMaxThreads(200);
     params->setMaxQueued(512);
     params->setKeepAlive(true);
+    params->setKeepAliveTimeout(Poco::Timespan(std::chrono::duration_cast<std::chrono::microseconds>(options.keep_alive).count()));
     pool_ = std::make_unique<Poco::ThreadPool>(2, 200);
     server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(*this), *pool_, socket, params);
     server_->start();
@@ -79,7 +98,7 @@ WebhookServer::~WebhookServer()
 
 std::string WebhookServer::url(const std::string& path) const
 {
-    return "http://127.0.0.1:" + std::to_string(port_) + path;
+    return std::string(https_ ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_) + path;
 }
 
 std::vector<HookRequest> WebhookServer::requests() const

@@ -24,6 +24,7 @@ namespace wsgw::test {
 
 struct HookRequest
 {
+    std::string peer; ///< "ADDRESS:PORT" of the caller's TCP connection
     std::string method;
     std::string uri;
     std::map<std::string, std::string> headers; ///< names lower-case
@@ -42,7 +43,16 @@ class WebhookServer
 public:
     using Handler = std::function<HookAnswer(const HookRequest&)>;
 
-    explicit WebhookServer(Handler handler);
+    struct Options
+    {
+        /// When both are set: https with this certificate and key (PEM files).
+        std::string cert_file;
+        std::string key_file;
+        std::chrono::milliseconds keep_alive{10000}; ///< an idle kept-alive connection is closed after this
+    };
+
+    explicit WebhookServer(Handler handler) : WebhookServer(std::move(handler), Options{}) {}
+    WebhookServer(Handler handler, const Options& options);
     ~WebhookServer();
     WebhookServer(const WebhookServer&) = delete;
     WebhookServer& operator=(const WebhookServer&) = delete;
@@ -74,6 +84,7 @@ private:
     std::unique_ptr<Poco::ThreadPool> pool_;
     std::unique_ptr<Poco::Net::HTTPServer> server_;
     int port_ = 0;
+    bool https_ = false;
 };
 
 } // namespace wsgw::test
