@@ -19,6 +19,8 @@
 #include <fstream>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -71,7 +73,55 @@ struct Options
     int waves = 20;           ///< churn mode
     int max_connecting = 512; ///< handshakes in flight at once
     int round_trips = 3;      ///< wsgw: 3 = 101, then auth, then subscribe; 1 = auth and subscribe pipelined
+    /// wsgw: how clients log in: anonymous, or as member 1000000+i with a stored token
+    /// ("bench-token-I", imported beforehand), an HS256 JWT (jwt_secret) or a token the
+    /// authorizer webhook accepts ("w-I").
+    std::string login = "anonymous";
+    std::string jwt_secret;
+    int storm = 0; ///< rate mode: clients that log in (with LOGIN) while the pushes flow; subscribers stay anonymous
 };
+
+std::string base64url(const unsigned char* data, size_t size)
+{
+    static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    std::string out;
+    for (size_t i = 0; i < size; i += 3)
+    {
+        uint32_t v = uint32_t{data[i]} << 16;
+        if (i + 1 < size)
+            v |= uint32_t{data[i + 1]} << 8;
+        if (i + 2 < size)
+            v |= data[i + 2];
+        out += kAlphabet[(v >> 18) & 63];
+        out += kAlphabet[(v >> 12) & 63];
+        if (i + 1 < size)
+            out += kAlphabet[(v >> 6) & 63];
+        if (i + 2 < size)
+            out += kAlphabet[v & 63];
+    }
+    return out;
+}
+
+std::string base64url(std::string_view text)
+{
+    return base64url(reinterpret_cast<const unsigned char*>(text.data()), text.size());
+}
+
+/// An HS256 JWT for MEMBER that expires in an hour (SPEC §6), signed with SECRET.
+std::string mintJwt(int64_t member, const std::string& secret)
+{
+    const auto exp = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count() +
+                     3600;
+    std::string signing_input = base64url(R"({"alg":"HS256","typ":"JWT"})") + "." +
+                                base64url("{\"sub\":\"" + std::to_string(member) + "\",\"exp\":" + std::to_string(exp) + "}");
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+         reinterpret_cast<const unsigned char*>(signing_input.data()), signing_input.size(), mac, &length);
+    return signing_input + "." + base64url(mac, length);
+}
 
 struct ServerFigures
 {
@@ -294,6 +344,14 @@ public:
 
     std::string run()
     {
+        if (o_.login == "jwt")
+        {
+            // Minted before anything is timed: the gateway's cost is what is measured.
+            const int n = std::max(o_.clients, o_.storm);
+            jwts_.reserve(static_cast<size_t>(n));
+            for (int i = 0; i < n; ++i)
+                jwts_.push_back(mintJwt(1000000 + i, o_.jwt_secret));
+        }
         if (o_.mode == "churn")
             return churn();
         ServerFigures before = readServer(o_.pid);
@@ -329,11 +387,28 @@ private:
                clientKey(i) + "\r\nSec-WebSocket-Version: 13\r\n\r\n";
     }
 
-    std::string authFrame(uint32_t i) const
+    /// The auth message of client I under LOGIN.
+    std::string authFrame(uint32_t i, const std::string& login) const
     {
-        return wsgw::transport::makeClientFrame(Opcode::Text, R"({"member_id":-1,"token":""})",
-                                                static_cast<uint32_t>(splitmix(i ^ 0xa5a5)));
+        std::string text = R"({"member_id":-1,"token":""})";
+        const int64_t member = 1000000 + static_cast<int64_t>(i);
+        if (login == "stored")
+            text = "{\"member_id\":" + std::to_string(member) + ",\"token\":\"bench-token-" + std::to_string(i) + "\"}";
+        else if (login == "jwt")
+            text = "{\"member_id\":" + std::to_string(member) + ",\"token\":\"" + jwts_.at(i) + "\"}";
+        else if (login == "webhook")
+            text = "{\"member_id\":" + std::to_string(member) + ",\"token\":\"w-" + std::to_string(i) + "\"}";
+        return wsgw::transport::makeClientFrame(Opcode::Text, text, static_cast<uint32_t>(splitmix(i ^ 0xa5a5)));
     }
+
+    /// How the subscribers of the connect phase log in.
+    const std::string& subscriberLogin() const
+    {
+        static const std::string anonymous = "anonymous";
+        return o_.storm > 0 ? anonymous : o_.login;
+    }
+
+    std::string authFrame(uint32_t i) const { return authFrame(i, subscriberLogin()); }
 
     std::string subscribeFrame(uint32_t i) const
     {
@@ -613,6 +688,84 @@ private:
         const double interval_ns = o_.rate > 0 ? 1e9 / o_.rate : 0;
         double next_send_ns = static_cast<double>(nowNs());
         int64_t now_ns = nowNs(); // refreshed once per epoll turn: the receipt time of that turn's frames
+        // The login storm (--storm N): N more clients log in with --login while the pushes flow;
+        // deliveries received meanwhile go to their own histogram.
+        const uint32_t kStormTag = 1u << 30;
+        std::vector<Subscriber> storm(static_cast<size_t>(o_.storm));
+        int storm_next = 0, storm_connecting = 0, storm_done = 0, storm_failed = 0;
+        double storm_s = 0;
+        std::string storm_failure;
+        Histogram storm_latency;
+        auto stormRunning = [&] { return storm_done + storm_failed < o_.storm; };
+        auto stormStep = [&] {
+            while (storm_next < o_.storm && storm_connecting < o_.max_connecting)
+            {
+                auto& c = storm[static_cast<size_t>(storm_next)];
+                c.fd = connectTo(o_.port);
+                watch(c.fd, kStormTag | static_cast<uint32_t>(storm_next), EPOLLOUT | EPOLLIN);
+                ++storm_next;
+                ++storm_connecting;
+            }
+        };
+        auto stormEvent = [&](uint32_t i, uint32_t events_mask) {
+            auto& c = storm[i];
+            if (c.stage == Stage::Ready || c.stage == Stage::Closed)
+                return;
+            auto finish = [&](bool ok, std::string why = {}) {
+                c.stage = ok ? Stage::Ready : Stage::Closed;
+                --storm_connecting;
+                if (ok)
+                    ++storm_done;
+                else if (storm_failed++ == 0)
+                    storm_failure = why;
+                if (!stormRunning())
+                    storm_s = secondsSince(start);
+                ::epoll_ctl(ep_, EPOLL_CTL_DEL, c.fd, nullptr);
+                stormStep();
+            };
+            if (c.stage == Stage::Connecting)
+            {
+                if (!(events_mask & EPOLLOUT))
+                    return;
+                sendAll(c.fd, handshake(i));
+                c.stage = Stage::HandshakeSent;
+                watch(c.fd, kStormTag | i, EPOLLIN, EPOLL_CTL_MOD);
+                return;
+            }
+            char buffer[4096];
+            ssize_t n = ::recv(c.fd, buffer, sizeof(buffer), 0);
+            if (n == 0)
+                return finish(false, "closed before its login reply");
+            if (n < 0)
+                return;
+            std::string_view rest(buffer, static_cast<size_t>(n));
+            std::string copy;
+            if (c.stage == Stage::HandshakeSent)
+            {
+                c.buffer.append(rest);
+                auto end = c.buffer.find("\r\n\r\n");
+                if (end == std::string::npos)
+                    return;
+                if (c.buffer.compare(0, 12, "HTTP/1.1 101") != 0)
+                    return finish(false, c.buffer.substr(0, c.buffer.find('\r')));
+                copy = c.buffer.substr(end + 4);
+                c.buffer.clear();
+                sendAll(c.fd, authFrame(i, o_.login));
+                c.stage = Stage::AuthSent;
+                rest = copy;
+            }
+            bool replied = false, ok = false;
+            std::string text;
+            feed(c, rest.data(), rest.size(), [&](uint8_t opcode, std::string_view payload) {
+                if (opcode != 1 || replied)
+                    return;
+                replied = true;
+                ok = payload.find(R"(code\":200)") != std::string_view::npos;
+                text = std::string(payload);
+            });
+            if (replied)
+                finish(ok, text);
+        };
         auto trySend = [&](Publisher& p) {
             if (p.busy || p.fd < 0 || Clock::now() >= stop_sending)
                 return;
@@ -665,13 +818,16 @@ private:
                 ++completed;
             ++deliveries;
             latency.add((now_ns - sent_ns) / 1000);
+            if (o_.storm > 0 && stormRunning())
+                storm_latency.add((now_ns - sent_ns) / 1000);
         };
+        stormStep();
         std::vector<epoll_event> events(1024);
         static char chunk[262144];
         while (Clock::now() < hard_stop)
         {
             bool sending = Clock::now() < stop_sending;
-            if (!sending && completed >= sent)
+            if (!sending && completed >= sent && !stormRunning())
                 break;
             for (auto& p : pubs)
                 trySend(p);
@@ -681,6 +837,11 @@ private:
             for (int k = 0; k < count; ++k)
             {
                 uint32_t tag = events[static_cast<size_t>(k)].data.u32;
+                if ((tag & kStormTag) && !(tag & kPublisherTag))
+                {
+                    stormEvent(tag & ~kStormTag, events[static_cast<size_t>(k)].events);
+                    continue;
+                }
                 if (tag & kPublisherTag)
                 {
                     auto& p = pubs[tag & ~kPublisherTag];
@@ -759,6 +920,25 @@ private:
             << ",\"gen_util\":" << gen_cpu / elapsed << ",\"p50_us\":" << latency.percentile(0.50)
             << ",\"p99_us\":" << latency.percentile(0.99) << ",\"max_us\":" << latency.max()
             << ",\"rss_kb_end\":" << after.rss_kb << ",\"threads_end\":" << after.threads;
+        if (o_.storm > 0)
+        {
+            if (stormRunning())
+                throw std::runtime_error("login storm: " + std::to_string(storm_done) + " of " +
+                                         std::to_string(o_.storm) + " logged in before the deadline");
+            std::string failure;
+            for (char ch : storm_failure)
+                failure += ch == '"' || ch == '\\' ? '\'' : ch;
+            out << ",\"storm_logins\":" << storm_done << ",\"storm_failures\":" << storm_failed
+                << ",\"storm_first_failure\":\"" << failure << "\",\"storm_s\":" << storm_s
+                << ",\"storm_logins_per_s\":" << (storm_s > 0 ? storm_done / storm_s : 0)
+                << ",\"storm_p50_us\":" << storm_latency.percentile(0.50)
+                << ",\"storm_p99_us\":" << storm_latency.percentile(0.99);
+        }
+        for (auto& c : storm)
+        {
+            if (c.fd >= 0)
+                ::close(c.fd);
+        }
         for (auto& p : pubs)
             ::close(p.fd);
         return out.str();
@@ -840,6 +1020,7 @@ private:
     std::vector<Subscriber> subs_;
     std::string padding_;
     std::string first_error_; ///< status of the first failed push request
+    std::vector<std::string> jwts_; ///< login jwt: client I's token
 };
 
 void usage()
@@ -848,6 +1029,7 @@ void usage()
                  "usage: wsgw-bench --target wsgw|nchan --port P --pid PID --mode idle|fanout|rate|members|churn\n"
                  "       [--clients N<=19000] [--seconds S] [--window W] [--rate R] [--text-bytes B]\n"
                  "       [--batch K] [--slow K] [--waves K] [--round-trips 3|1] [--max-connecting K]\n"
+                 "       [--login anonymous|stored|jwt|webhook] [--jwt-secret S] [--storm N (rate mode)]\n"
                  "Prints one JSON object with the figures; exits 1 on any error.\n");
 }
 
@@ -893,6 +1075,12 @@ int main(int argc, char** argv)
             o.round_trips = std::atoi(value.c_str());
         else if (key == "--max-connecting")
             o.max_connecting = std::atoi(value.c_str());
+        else if (key == "--login")
+            o.login = value;
+        else if (key == "--jwt-secret")
+            o.jwt_secret = value;
+        else if (key == "--storm")
+            o.storm = std::atoi(value.c_str());
         else
         {
             std::fprintf(stderr, "wsgw-bench: unknown option %s\n", key.c_str());
@@ -901,7 +1089,10 @@ int main(int argc, char** argv)
         }
     }
     if (o.port <= 0 || o.clients <= 0 || o.clients > 19000 || o.seconds <= 0 || o.seconds > 600 || o.waves > 1000 ||
-        o.batch < 1 || o.window < 1 || o.window > 1024 || o.max_connecting < 1 ||
+        o.batch < 1 || o.window < 1 || o.window > 1024 || o.max_connecting < 1 || o.storm < 0 ||
+        o.clients + o.storm > 19000 || (o.storm > 0 && o.mode != "rate") ||
+        (o.login != "anonymous" && o.login != "stored" && o.login != "jwt" && o.login != "webhook") ||
+        (o.login == "jwt" && o.jwt_secret.empty()) ||
         (o.target != "wsgw" && o.target != "nchan"))
     {
         usage();

@@ -13,6 +13,8 @@
 #include <Poco/URI.h>
 
 #include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <istream>
@@ -302,6 +304,10 @@ void HttpCaller::work(size_t index)
 {
     std::string name = options_.name.substr(0, 11) + "-" + std::to_string(index);
     pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+    // Outbound calls are background work next to delivery: when they share a
+    // core with an event loop, the loop comes first (Linux nice is per thread).
+    if (options_.nice > 0)
+        ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), options_.nice);
     Worker worker(options_, tls_);
     std::unique_lock lock(mutex_);
     while (true)
