@@ -202,7 +202,9 @@ TEST_F(AdminCliTest, AppListAndShow)
     EXPECT_EQ(normalised(show.out), "name:       vip\n"
                                     "visibility: private\n"
                                     "grants:     7, 9\n"
-                                    "created:    <T>\n");
+                                    "created:    <T>\n"
+                                    "webhook:    (none)\n"
+                                    "publish:    off (client publish)\n");
     auto missing = admin({"app", "show", "nosuch"});
     EXPECT_EQ(missing.exit_code, kFailed);
     EXPECT_EQ(missing.err, "wsgw-admin: app 'nosuch' does not exist (see: wsgw-admin app list)\n");
@@ -460,7 +462,7 @@ TEST_F(AdminCliTest, BadTokenFilesAreRefused)
 TEST_F(AdminCliTest, JsonShapesKeepTheirKeysInOrder)
 {
     EXPECT_EQ(normalised(jsonText({"app", "add", "vip", "--private"})),
-              R"({"name":"vip","visibility":"private","grants":[],"created":"<T>","push_key":"<SECRET>"})"
+              R"({"name":"vip","visibility":"private","grants":[],"created":"<T>","webhook":"","client_publish":"off","push_key":"<SECRET>"})"
               "\n");
     EXPECT_EQ(normalised(jsonText({"member", "add", "7"})),
               R"({"member_id":7,"tokens":1,"grants":[],"created":"<T>","token":"<SECRET>"})"
@@ -468,16 +470,16 @@ TEST_F(AdminCliTest, JsonShapesKeepTheirKeysInOrder)
     EXPECT_EQ(jsonText({"app", "grant", "vip", "7"}), R"({"ok":true,"app":"vip","member_id":7,"action":"granted"})"
                                                       "\n");
     EXPECT_EQ(normalised(jsonText({"app", "show", "vip"})),
-              R"({"name":"vip","visibility":"private","grants":[7],"created":"<T>"})"
+              R"({"name":"vip","visibility":"private","grants":[7],"created":"<T>","webhook":"","client_publish":"off"})"
               "\n");
     EXPECT_EQ(normalised(jsonText({"app", "set", "vip", "--members"})),
-              R"({"name":"vip","visibility":"members","grants":[7],"created":"<T>"})"
+              R"({"name":"vip","visibility":"members","grants":[7],"created":"<T>","webhook":"","client_publish":"off"})"
               "\n");
     EXPECT_EQ(normalised(jsonText({"app", "rotate-key", "vip"})),
-              R"({"name":"vip","visibility":"members","grants":[7],"created":"<T>","push_key":"<SECRET>"})"
+              R"({"name":"vip","visibility":"members","grants":[7],"created":"<T>","webhook":"","client_publish":"off","push_key":"<SECRET>"})"
               "\n");
     EXPECT_EQ(normalised(jsonText({"app", "list"})),
-              R"([{"name":"vip","visibility":"members","grants":[7],"created":"<T>"}])"
+              R"([{"name":"vip","visibility":"members","grants":[7],"created":"<T>","webhook":"","client_publish":"off"}])"
               "\n");
     EXPECT_EQ(normalised(jsonText({"member", "show", "7"})),
               R"({"member_id":7,"tokens":1,"grants":["vip"],"created":"<T>"})"
@@ -895,4 +897,44 @@ TEST_F(AdminCliTest, TokenJwtNeedsTheConfiguredSecret)
     auto help = run({"token", "jwt", "--help"});
     EXPECT_EQ(help.exit_code, kOk);
     EXPECT_NE(help.out.find("--ttl"), std::string::npos);
+}
+
+// SPEC §7: an app's backend and client publish. The first --webhook prints the
+// secret once; show never does; rotate-key --webhook-secret replaces it; the
+// URL is checked; nothing changes on a usage error.
+TEST_F(AdminCliTest, AppWebhookAndClientPublish)
+{
+    auto parseJson = [](const std::string& text) { return object(Poco::JSON::Parser().parse(text)); };
+    admin({"app", "add", "chat"});
+    auto first = admin({"--json", "app", "set", "chat", "--webhook", "https://backend.example/wsgw"});
+    ASSERT_EQ(first.exit_code, 0) << first.err;
+    auto secret = parseJson(first.out)->getValue<std::string>("webhook_secret");
+    EXPECT_GE(secret.size(), 32u);
+    // A second --webhook keeps the secret (and does not show it).
+    auto again = admin({"--json", "app", "set", "chat", "--webhook", "http://127.0.0.1:9/x"});
+    ASSERT_EQ(again.exit_code, 0) << again.err;
+    EXPECT_EQ(again.out.find("webhook_secret"), std::string::npos) << again.out;
+    auto publish = admin({"app", "set", "chat", "--client-publish", "subscribers"});
+    ASSERT_EQ(publish.exit_code, 0) << publish.err;
+    auto show = admin({"app", "show", "chat"});
+    EXPECT_NE(show.out.find("webhook:    http://127.0.0.1:9/x\n"), std::string::npos) << show.out;
+    EXPECT_NE(show.out.find("publish:    subscribers"), std::string::npos) << show.out;
+    EXPECT_EQ(show.out.find(secret), std::string::npos);
+    auto rotated = admin({"--json", "app", "rotate-key", "chat", "--webhook-secret"});
+    ASSERT_EQ(rotated.exit_code, 0) << rotated.err;
+    auto fresh = parseJson(rotated.out)->getValue<std::string>("webhook_secret");
+    EXPECT_NE(fresh, secret);
+    EXPECT_EQ(parseJson(rotated.out)->has("push_key"), false);
+    for (const std::vector<std::string>& bad : {std::vector<std::string>{"app", "set", "chat", "--webhook", "ftp://x/y"},
+                                               {"app", "set", "chat", "--client-publish", "everyone"}})
+    {
+        auto result = admin(bad);
+        EXPECT_EQ(result.exit_code, kUsage) << result.err;
+    }
+    auto after = parseJson(admin({"--json", "app", "show", "chat"}).out);
+    EXPECT_EQ(after->getValue<std::string>("webhook"), "http://127.0.0.1:9/x");
+    EXPECT_EQ(after->getValue<std::string>("client_publish"), "subscribers");
+    // '' removes the backend.
+    ASSERT_EQ(admin({"app", "set", "chat", "--webhook", ""}).exit_code, 0);
+    EXPECT_EQ(parseJson(admin({"--json", "app", "show", "chat"}).out)->getValue<std::string>("webhook"), "");
 }

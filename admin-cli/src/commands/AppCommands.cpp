@@ -2,7 +2,10 @@
 //
 // JSON shapes (--json), one compact document per command:
 //   app add, app rotate-key  {"name":"match","visibility":"public","grants":[],"created":"…Z","push_key":"…"}
-//   app show, app set        {"name":"match","visibility":"public","grants":[7,9],"created":"…Z"}
+//   app show, app set        {"name":"match","visibility":"public","grants":[7,9],"created":"…Z",
+//                             "webhook":"https://…"|"","client_publish":"off"|"subscribers"}
+//                            (app set --webhook adds "webhook_secret":"…" the first time)
+//   app rotate-key --webhook-secret  <app> with "webhook_secret":"…"
 //   app list                 [ <app>, … ] sorted by name
 //   app remove               {"ok":true,"app":"match","action":"removed"}
 //   app grant / app revoke   {"ok":true,"app":"vip","member_id":7,"action":"granted"|"revoked"}
@@ -61,7 +64,43 @@ void printApp(Context& ctx, const store::AppInfo& app)
     ctx.out << "name:       " << app.name << '\n'
             << "visibility: " << store::toString(app.visibility) << '\n'
             << "grants:     " << joinIds(app.granted) << '\n'
-            << "created:    " << isoTime(app.created_at) << '\n';
+            << "created:    " << isoTime(app.created_at) << '\n'
+            << "webhook:    " << (app.webhook_url.empty() ? "(none)" : app.webhook_url) << '\n'
+            << "publish:    " << store::toString(app.client_publish) << " (client publish)\n";
+}
+
+/// SPEC §7: an absolute http:// or https:// URL with a host, or empty (no backend).
+std::string checkWebhookUrl(const std::string& url)
+{
+    if (url.empty())
+        return url;
+    for (const std::string scheme : {"http://", "https://"})
+    {
+        if (url.rfind(scheme, 0) == 0 && url.size() > scheme.size() && url[scheme.size()] != '/' &&
+            url.find_first_of(" \t\r\n") == std::string::npos)
+            return url;
+    }
+    throw UsageError("--webhook: '" + url + "' is not an http:// or https:// URL (or '' to remove it)");
+}
+
+/// The webhook secret, once: the backend checks X-Wsgw-Signature with it.
+void printWebhookSecret(Context& ctx, const store::AppInfo& app, const std::string& secret)
+{
+    if (ctx.json)
+    {
+        protocol::JsonWriter json;
+        writeApp(json, app);
+        std::string text = json.take();
+        text.pop_back(); // reopen the object: the secret goes last
+        text += ",\"webhook_secret\":";
+        protocol::appendJsonString(text, secret);
+        ctx.out << text << "}\n";
+        return;
+    }
+    ctx.out << "webhook secret: " << secret << '\n'
+            << "Store it in the app's backend now: it is shown only once (wsgw-admin app rotate-key " << app.name
+            << " --webhook-secret makes a new one). Every call carries X-Wsgw-Signature: sha256=<hex HMAC-SHA256 "
+               "of the body>.\n";
 }
 
 void printDone(Context& ctx, const std::string& app, const char* action, const std::string& text)
@@ -162,31 +201,75 @@ void addAppCommands(std::vector<Command>& commands)
                             printDone(ctx, name, "removed", "app '" + name + "' removed");
                             return kOk;
                         }});
-    commands.push_back({"app", "set", "NAME --public|--members|--private", "change who may subscribe",
-                        "public: anyone, anonymous clients included; members: any authenticated member;\n"
-                        "private: members with a grant (wsgw-admin app grant). Grants are kept across changes.\n"
-                        "Live subscriptions the new visibility no longer allows end with 403.",
+    commands.push_back(
+        {"app", "set", "NAME [--public|--members|--private] [--webhook URL] [--client-publish off|subscribers]",
+         "change who may subscribe, the app's backend, client publish",
+         "public: anyone, anonymous clients included; members: any authenticated member;\n"
+         "private: members with a grant (wsgw-admin app grant). Grants are kept across changes.\n"
+         "Live subscriptions the new visibility no longer allows end with 403.\n"
+         "--webhook URL: the app's backend (http:// or https://; '' removes it) receives subscribe and\n"
+         "unsubscribe events, client publishes and RPCs, each signed with the webhook secret, which the\n"
+         "first --webhook prints once. --client-publish subscribers lets subscribers publish to the app\n"
+         "(through the backend's 200 when it has one); off (the default) refuses it.",
+         [](auto& options, auto& positional) {
+             nameArgument(options, positional);
+             visibilityFlags(options);
+             options.add_options()("webhook", po::value<std::string>(), "the app's backend URL ('' removes it)")(
+                 "client-publish", po::value<std::string>(), "off | subscribers");
+         },
+         [](Context& ctx) {
+             auto name = requireAppName(ctx.options["name"].as<std::string>());
+             auto visibility = chosenVisibility(ctx.options);
+             std::optional<std::string> webhook;
+             if (ctx.options.count("webhook"))
+                 webhook = checkWebhookUrl(ctx.options["webhook"].as<std::string>());
+             std::optional<store::ClientPublish> publish;
+             if (ctx.options.count("client-publish"))
+             {
+                 publish = store::parseClientPublish(ctx.options["client-publish"].as<std::string>());
+                 if (!publish)
+                     throw UsageError("--client-publish: say off or subscribers");
+             }
+             if (!visibility && !webhook && !publish)
+                 throw UsageError("say which: --public, --members or --private (or --webhook, --client-publish)");
+             auto& store = ctx.store();
+             store.getApp(name); // NotFound before any change
+             if (visibility)
+                 store.setVisibility(name, *visibility);
+             if (publish)
+                 store.setClientPublish(name, *publish);
+             std::string secret;
+             if (webhook)
+                 secret = store.setWebhook(name, *webhook);
+             auto app = store.getApp(name);
+             if (!secret.empty())
+                 printWebhookSecret(ctx, app, secret);
+             else if (ctx.json)
+                 printApp(ctx, app);
+             else if (!webhook && !publish)
+                 ctx.out << "app '" << name << "' is now " << store::toString(app.visibility) << '\n';
+             else
+                 ctx.out << "app '" << name << "': " << store::toString(app.visibility) << ", webhook "
+                         << (app.webhook_url.empty() ? "(none)" : app.webhook_url) << ", client publish "
+                         << store::toString(app.client_publish) << '\n';
+             return kOk;
+         }});
+    commands.push_back({"app", "rotate-key", "NAME [--webhook-secret]",
+                        "replace the push key (or the webhook secret), print the new one once",
+                        "The old key stops working within a second; give backends the new one.\n"
+                        "--webhook-secret: replace the secret that signs calls to the app's backend instead.",
                         [](auto& options, auto& positional) {
                             nameArgument(options, positional);
-                            visibilityFlags(options);
+                            options.add_options()("webhook-secret", "replace the webhook secret, not the push key");
                         },
                         [](Context& ctx) {
                             auto name = requireAppName(ctx.options["name"].as<std::string>());
-                            auto visibility = chosenVisibility(ctx.options);
-                            if (!visibility)
-                                throw UsageError("say which: --public, --members or --private");
-                            ctx.store().setVisibility(name, *visibility);
-                            auto app = ctx.store().getApp(name);
-                            if (ctx.json)
-                                printApp(ctx, app);
-                            else
-                                ctx.out << "app '" << name << "' is now " << store::toString(*visibility) << '\n';
-                            return kOk;
-                        }});
-    commands.push_back({"app", "rotate-key", "NAME", "replace the push key, print the new one once",
-                        "The old key stops working within a second; give backends the new one.", nameArgument,
-                        [](Context& ctx) {
-                            auto name = requireAppName(ctx.options["name"].as<std::string>());
+                            if (ctx.options.count("webhook-secret"))
+                            {
+                                auto secret = ctx.store().rotateWebhookSecret(name);
+                                printWebhookSecret(ctx, ctx.store().getApp(name), secret);
+                                return kOk;
+                            }
                             auto key = ctx.store().rotateKey(name);
                             printKey(ctx, ctx.store().getApp(name), key,
                                      "new push key for app '" + name + "' (the old one no longer works)");

@@ -48,6 +48,7 @@ void writeApp(protocol::JsonWriter& json, const store::AppInfo& app, const std::
     for (int64_t id : app.granted)
         json.value(id);
     json.endArray().key("created").value(isoTime(app.created_at));
+    json.key("webhook").value(app.webhook_url).key("client_publish").value(store::toString(app.client_publish));
     if (!push_key.empty())
         json.key("push_key").value(push_key);
     json.endObject();

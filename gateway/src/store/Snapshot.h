@@ -33,6 +33,9 @@ struct Snapshot
         Visibility visibility = Visibility::Public;
         Digest push_key_hash{};
         std::unordered_set<int64_t> granted; ///< member ids with a grant
+        std::string webhook_url;             ///< SPEC §7: the app's backend; empty = none
+        std::string webhook_secret;          ///< signs every call to it (HMAC-SHA256)
+        bool client_publish = false;         ///< subscribers may publish (client_publish = subscribers)
     };
     struct Token
     {

@@ -94,11 +94,13 @@ std::vector<AppInfo> Store::listApps()
     Transaction tx(db_, Transaction::Kind::Deferred);
     std::vector<AppInfo> apps;
     std::map<int64_t, size_t> by_id;
-    auto stmt = db_.prepare("SELECT id, name, visibility, created_at FROM apps ORDER BY name");
+    auto stmt =
+        db_.prepare("SELECT id, name, visibility, created_at, webhook_url, client_publish FROM apps ORDER BY name");
     while (stmt.step())
     {
         by_id[stmt.columnInt64(0)] = apps.size();
-        apps.push_back({stmt.columnText(1), visibilityColumn(stmt, 2), stmt.columnInt64(3), {}});
+        apps.push_back({stmt.columnText(1), visibilityColumn(stmt, 2), stmt.columnInt64(3), {}, stmt.columnText(4),
+                        parseClientPublish(stmt.columnText(5)).value_or(ClientPublish::Off)});
     }
     auto grants = db_.prepare("SELECT app_id, member_id FROM grants ORDER BY app_id, member_id");
     while (grants.step())
@@ -115,10 +117,12 @@ AppInfo Store::getApp(std::string_view name)
 {
     Transaction tx(db_, Transaction::Kind::Deferred);
     int64_t id = appId(name);
-    auto stmt = db_.prepare("SELECT name, visibility, created_at FROM apps WHERE id = ?1");
+    auto stmt =
+        db_.prepare("SELECT name, visibility, created_at, webhook_url, client_publish FROM apps WHERE id = ?1");
     stmt.bind(1, id);
     stmt.step();
-    AppInfo app{stmt.columnText(0), visibilityColumn(stmt, 1), stmt.columnInt64(2), {}};
+    AppInfo app{stmt.columnText(0), visibilityColumn(stmt, 1), stmt.columnInt64(2), {}, stmt.columnText(3),
+                parseClientPublish(stmt.columnText(4)).value_or(ClientPublish::Off)};
     auto grants = db_.prepare("SELECT member_id FROM grants WHERE app_id = ?1 ORDER BY member_id");
     grants.bind(1, id);
     while (grants.step())
@@ -157,6 +161,60 @@ std::string Store::rotateKey(std::string_view name)
     stmt.run();
     tx.commit();
     return key;
+}
+
+std::string_view toString(ClientPublish mode)
+{
+    return mode == ClientPublish::Subscribers ? "subscribers" : "off";
+}
+
+std::optional<ClientPublish> parseClientPublish(std::string_view text)
+{
+    if (text == "off")
+        return ClientPublish::Off;
+    if (text == "subscribers")
+        return ClientPublish::Subscribers;
+    return std::nullopt;
+}
+
+std::string Store::setWebhook(std::string_view name, std::string_view url)
+{
+    Transaction tx(db_);
+    int64_t id = appId(name);
+    auto current = db_.prepare("SELECT webhook_secret FROM apps WHERE id = ?1");
+    current.bind(1, id);
+    current.step();
+    std::string secret;
+    if (!url.empty() && current.columnText(0).empty())
+        secret = generateSecret();
+    auto stmt = db_.prepare("UPDATE apps SET webhook_url = ?2, webhook_secret = CASE WHEN ?3 = '' THEN "
+                            "webhook_secret ELSE ?3 END WHERE id = ?1");
+    stmt.bind(1, id).bind(2, url).bind(3, secret);
+    stmt.run();
+    tx.commit();
+    return secret;
+}
+
+std::string Store::rotateWebhookSecret(std::string_view name)
+{
+    std::string secret = generateSecret();
+    Transaction tx(db_);
+    int64_t id = appId(name);
+    auto stmt = db_.prepare("UPDATE apps SET webhook_secret = ?2 WHERE id = ?1");
+    stmt.bind(1, id).bind(2, secret);
+    stmt.run();
+    tx.commit();
+    return secret;
+}
+
+void Store::setClientPublish(std::string_view name, ClientPublish mode)
+{
+    Transaction tx(db_);
+    int64_t id = appId(name);
+    auto stmt = db_.prepare("UPDATE apps SET client_publish = ?2 WHERE id = ?1");
+    stmt.bind(1, id).bind(2, toString(mode));
+    stmt.run();
+    tx.commit();
 }
 
 void Store::grant(std::string_view app, int64_t member)
@@ -338,7 +396,8 @@ Snapshot Store::loadSnapshot()
     auto generation = db_.prepare("SELECT value FROM meta WHERE key = 'generation'");
     if (generation.step())
         snapshot.generation = generation.columnInt64(0);
-    auto apps = db_.prepare("SELECT id, name, visibility, push_key_hash FROM apps");
+    auto apps =
+        db_.prepare("SELECT id, name, visibility, push_key_hash, webhook_url, webhook_secret, client_publish FROM apps");
     while (apps.step())
     {
         auto hash = digestFromHex(apps.columnText(3));
@@ -347,6 +406,9 @@ Snapshot Store::loadSnapshot()
         auto& app = snapshot.apps[apps.columnText(1)];
         app.visibility = visibilityColumn(apps, 2);
         app.push_key_hash = *hash;
+        app.webhook_url = apps.columnText(4);
+        app.webhook_secret = apps.columnText(5);
+        app.client_publish = apps.columnText(6) == "subscribers";
         by_id[apps.columnInt64(0)] = &app;
     }
     auto members = db_.prepare("SELECT id FROM members");

@@ -18,12 +18,24 @@
 
 namespace wsgw::store {
 
+/// Whether an app's subscribers may publish to it (SPEC §7).
+enum class ClientPublish
+{
+    Off,
+    Subscribers,
+};
+
+std::string_view toString(ClientPublish mode);
+std::optional<ClientPublish> parseClientPublish(std::string_view text);
+
 struct AppInfo
 {
     std::string name;
     Visibility visibility = Visibility::Public;
     int64_t created_at = 0;       ///< unix seconds
     std::vector<int64_t> granted; ///< members with a grant, ascending
+    std::string webhook_url;      ///< SPEC §7: the app's backend; empty = none (the secret is never shown)
+    ClientPublish client_publish = ClientPublish::Off;
 };
 
 struct MemberInfo
@@ -63,6 +75,14 @@ public:
     void setVisibility(std::string_view name, Visibility visibility);
     /// Replaces the push key; returns the new one. NotFound if absent.
     std::string rotateKey(std::string_view name);
+    /// SPEC §7: sets the app's backend (an http:// or https:// URL, checked by the
+    /// caller; empty removes it). Returns the new webhook secret when the app had
+    /// none (the first webhook), else an empty string. NotFound if absent.
+    std::string setWebhook(std::string_view name, std::string_view url);
+    /// Replaces the webhook secret; returns the new one. NotFound if absent.
+    std::string rotateWebhookSecret(std::string_view name);
+    /// NotFound if absent.
+    void setClientPublish(std::string_view name, ClientPublish mode);
     /// Lets MEMBER subscribe to APP. NotFound if either is absent; AlreadyExists
     /// if granted already. A grant on an app that is not private is stored and
     /// takes effect while the app is private.
