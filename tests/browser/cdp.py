@@ -226,8 +226,7 @@ class Page:
     async def screenshot(self, path):
         await self.send("Page.bringToFront")
         # The page's content, not the empty rest of the window: a smaller PNG.
-        width, height = await self.evaluate("[document.documentElement.scrollWidth, "
-                                            "document.documentElement.scrollHeight]")
+        width, height = await self.evaluate("[document.documentElement.scrollWidth, document.body.scrollHeight]")
         data = await self.send("Page.captureScreenshot", {
             "format": "png", "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}})
         png = base64.b64decode(data["data"])
