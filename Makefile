@@ -7,13 +7,13 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-# Build and test dependencies, all from Debian 12.
+# Build and test dependencies, all from Debian 12 (chromium and nodejs for the browser tests).
 DEPS := cmake g++ make pkg-config libpoco-dev libsqlite3-dev libboost-program-options-dev \
-        libgtest-dev sqlite3 curl python3 python3-websockets node-ws openssl
+        libgtest-dev sqlite3 curl python3 python3-websockets nodejs node-ws openssl chromium
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps configure build test test-unit test-integration test-asan test-tsan run clean
+.PHONY: all deps configure build test test-unit test-integration test-browser test-asan test-tsan run clean
 
 all: build
 
@@ -39,6 +39,10 @@ test-unit: build
 
 test-integration: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) -L integration
+
+# wsgw.js under node --test, and the client and the dashboard in headless Chromium.
+test-browser: build
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) -L browser
 
 # Unit and integration tests built with AddressSanitizer + UndefinedBehaviorSanitizer.
 test-asan: deps

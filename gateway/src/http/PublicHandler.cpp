@@ -1,10 +1,11 @@
 #include "http/PublicHandler.h"
 
 #include "http/JsonReply.h"
-#include "transport/Handshake.h"
 #include "protocol/JsonWriter.h"
+#include "transport/Handshake.h"
 #include "transport/LoopGroup.h"
 #include "transport/Utf8Validator.h"
+#include "web/Assets.h"
 
 #include <Poco/Exception.h>
 #include <Poco/String.h>
@@ -155,8 +156,37 @@ void PublicHandler::onRequest(transport::EventLoop& loop, transport::Connection&
         return upgrade(loop, c, request);
     if (path == "/healthz")
         return loop.respond(c, json(200, R"({"status":"ok"})"));
+    if (path == "/wsgw.js")
+        return clientLibrary(loop, c, request);
     loop.respond(c, error(426, "this is a WebSocket endpoint: connect with a WebSocket client, or POST /push",
                           "Upgrade: websocket\r\n"));
+}
+
+void PublicHandler::clientLibrary(transport::EventLoop& loop, transport::Connection& c,
+                                  const transport::HttpRequestReader& request)
+{
+    const auto& head = request.request();
+    const auto& method = head.getMethod();
+    const bool head_request = method == Poco::Net::HTTPRequest::HTTP_HEAD;
+    if (method != Poco::Net::HTTPRequest::HTTP_GET && !head_request)
+        return loop.respond(c, error(405, "use GET /wsgw.js", "Allow: GET, HEAD\r\n"));
+    const auto& asset = web::clientLibrary();
+    HttpResponse response;
+    response.content_type = std::string(asset.content_type);
+    // Any origin may import the module (<script type="module"> fetches it in CORS
+    // mode); browsers keep it for a while and then revalidate by its ETag.
+    response.extra_headers = "ETag: " + std::string(asset.etag) +
+                             "\r\nCache-Control: public, max-age=300\r\n"
+                             "Access-Control-Allow-Origin: *\r\nX-Content-Type-Options: nosniff\r\n";
+    response.body = std::string(asset.body);
+    response.head_only = head_request;
+    if (web::etagMatches(head.get("If-None-Match", ""), asset.etag))
+    {
+        response.status = 304;
+        response.content_type.clear();
+        response.head_only = true;
+    }
+    loop.respond(c, response);
 }
 
 void PublicHandler::push(transport::EventLoop& loop, transport::Connection& c,

@@ -2,8 +2,9 @@
 /// The public port's requests, answered on the loop that read them (SPEC §1,
 /// DESIGN §2): POST /push (delivered on every loop, answered when the last
 /// one is done — no thread waits), the WebSocket upgrade (in place, on the
-/// same loop), /healthz, and a 426 for anything else. Loop threads; one
-/// instance shared by every loop, stateless apart from the counters.
+/// same loop), /healthz, the browser client GET /wsgw.js, and a 426 for
+/// anything else. Loop threads; one instance shared by every loop, stateless
+/// apart from the counters.
 
 #include "config/Settings.h"
 #include "http/PushService.h"
@@ -26,6 +27,9 @@ public:
 private:
     void push(transport::EventLoop& loop, transport::Connection& c, const transport::HttpRequestReader& request);
     void upgrade(transport::EventLoop& loop, transport::Connection& c, const transport::HttpRequestReader& request);
+    /// GET/HEAD /wsgw.js: the embedded client, with ETag (304 on If-None-Match) and CORS for any origin.
+    void clientLibrary(transport::EventLoop& loop, transport::Connection& c,
+                       const transport::HttpRequestReader& request);
 
     const config::Settings& settings_;
     const PushService& push_;

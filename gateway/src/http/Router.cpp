@@ -2,6 +2,7 @@
 
 #include "http/JsonReply.h"
 #include "http/Server.h"
+#include "web/Assets.h"
 
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPServerRequest.h>
@@ -42,6 +43,31 @@ void sendText(Poco::Net::HTTPServerResponse& response, int status, const std::st
     response.send() << body;
 }
 
+/// GET / : the dashboard page (gateway/web/dashboard.html). Its content security
+/// policy lets it load nothing but itself and this port's /stat, so it works
+/// air-gapped and no injected markup could reach another host.
+Poco::Net::HTTPRequestHandler* dashboard()
+{
+    return new FunctionHandler([](Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) {
+        markRequestRead();
+        const auto& asset = web::dashboard();
+        response.set("Cache-Control", "no-cache");
+        response.set("ETag", std::string(asset.etag));
+        response.set("X-Content-Type-Options", "nosniff");
+        response.set("Referrer-Policy", "no-referrer");
+        response.set("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; "
+                                                "style-src 'unsafe-inline'; connect-src 'self'; img-src data:; "
+                                                "base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+        if (web::etagMatches(request.get("If-None-Match", ""), asset.etag))
+        {
+            response.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_NOT_MODIFIED);
+            response.send();
+            return;
+        }
+        sendText(response, 200, std::string(asset.content_type), std::string(asset.body));
+    });
+}
+
 Poco::Net::HTTPRequestHandler* health()
 {
     return new FunctionHandler([](auto&, auto& response) { sendJson(response, 200, R"({"status":"ok"})"); });
@@ -54,9 +80,11 @@ Poco::Net::HTTPRequestHandler* StatRouter::createRequestHandler(const Poco::Net:
     const std::string path = pathOf(request.getURI());
     if (path == "/healthz")
         return health();
+    if (path == "/")
+        return dashboard();
     if (path != "/stat" && path != "/metrics")
         return new FunctionHandler([](auto&, auto& response) {
-            sendError(response, 404, "not found: try /stat, /stat?format=json, /metrics");
+            sendError(response, 404, "not found: try / (the dashboard), /stat, /stat?format=json, /metrics");
         });
     return new FunctionHandler(
         [this, path](Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& response) {

@@ -1,6 +1,6 @@
 #pragma once
-/// Request routing of the stat port (loopback, Poco's HTTP server): /stat,
-/// /metrics, /healthz. The public port is served on the loops (PublicHandler).
+/// Request routing of the stat port (loopback, Poco's HTTP server): the
+/// dashboard at /, /stat, /metrics, /healthz. The public port is served on the loops (PublicHandler).
 
 #include "http/StatService.h"
 

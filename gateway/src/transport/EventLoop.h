@@ -98,6 +98,7 @@ struct HttpResponse
     std::string body;
     std::string extra_headers; ///< raw "Name: value\r\n" lines
     bool close = false;        ///< close the connection after this response
+    bool head_only = false;    ///< HEAD or 304: the headers of BODY (Content-Length included), not BODY itself
 };
 
 /// Names one connection across loop turns: a deferred response finds its

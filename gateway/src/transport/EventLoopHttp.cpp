@@ -141,7 +141,9 @@ void EventLoop::respond(Connection& c, const HttpResponse& response)
     bytes += "Content-Length: ";
     bytes += std::to_string(response.body.size());
     bytes += close ? "\r\nConnection: close\r\n\r\n" : "\r\nConnection: keep-alive\r\n\r\n";
-    bytes += response.body;
+    // RFC 9110 §9.3.2, §15.4.5: a HEAD or 304 response names the body's length but carries none.
+    if (!response.head_only)
+        bytes += response.body;
     enqueue(c, std::make_shared<const std::string>(std::move(bytes)));
     h.awaiting_response = false;
     h.idle_since_ms = now();
