@@ -6,6 +6,7 @@
 #include "auth/JwtAuthenticator.h"
 #include "auth/JwtVerifier.h"
 #include "auth/WebhookAuthenticator.h"
+#include "outbound/AppBackends.h"
 #include "config/RuntimeFile.h"
 #include "config/Settings.h"
 #include "http/PublicHandler.h"
@@ -254,7 +255,8 @@ int GatewayApp::serve()
     const std::string admin_key = store::generateSecret();
     http::PushService push(settings, metrics, store::sha256(admin_key));
     http::PublicHandler public_handler(settings, push, metrics);
-    session::SessionProtocol session(logins);
+    outbound::AppBackends backends(settings, metrics);
+    session::SessionProtocol session(logins, &backends);
     transport::LoopGroup loops(settings, session, public_handler, metrics, peers, snapshots);
     http::StatService stats(settings, snapshots, loops, metrics);
 
@@ -270,16 +272,18 @@ int GatewayApp::serve()
                 loops.shutdown(std::chrono::milliseconds(0));
         }
     } stop_loops{loops};
-    // Authorizer answers are posted to the loops: its workers end before the loops do.
-    struct StopAuthorizer
+    // Authorizer and backend answers are posted to the loops: their workers end before the loops do.
+    struct StopCalls
     {
         auth::WebhookAuthenticator* authorizer;
-        ~StopAuthorizer()
+        outbound::AppBackends& backends;
+        ~StopCalls()
         {
             if (authorizer)
                 authorizer->stop();
+            backends.stop();
         }
-    } stop_authorizer{authorizer};
+    } stop_calls{authorizer, backends};
     loops.listen(public_socket.impl()->sockfd());
 
     auto stat_params = httpParams(settings);
@@ -317,6 +321,7 @@ int GatewayApp::serve()
     loops.shutdown(settings.drain_timeout); // stops accepting; requests in progress are answered
     if (authorizer)
         authorizer->stop(); // calls under way end within auth.webhook_timeout_ms
+    backends.stop();        // events still queued are dropped (no replay)
     stat_server.stop();
     ::unlink(runtime_path.c_str());
     log.notice("stopped");

@@ -135,6 +135,12 @@ const std::vector<Key>& table()
              else
                  throw Error(where + ": '" + value + "' is not reject or public");
          }},
+        {"apps.webhook_timeout_ms", millis(&Settings::app_webhook_timeout, 1, 600000)},
+        {"apps.webhook_retry_ms", millis(&Settings::app_webhook_retry, 0, kDay)},
+        {"apps.webhook_concurrency", integer(&Settings::app_webhook_concurrency, 1, 4096)},
+        {"apps.max_queued_events", integer(&Settings::app_max_queued_events, 1, 1LL << 30)},
+        {"limits.client_messages_per_s", integer(&Settings::client_messages_per_s, 0, 1LL << 32)},
+        {"stat.presence_limit", integer(&Settings::presence_limit, 0, 1LL << 30)},
         {"db.path", text(&Settings::db_path)},
         {"db.busy_timeout_ms", millis(&Settings::db_busy_timeout, 0, kDay)},
         {"db.poll_interval_ms", millis(&Settings::db_poll_interval, 10, 60000)},

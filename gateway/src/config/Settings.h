@@ -93,6 +93,14 @@ struct Settings
 
     // [apps]
     UnknownApps unknown_apps = UnknownApps::Reject;
+    Millis app_webhook_timeout{2000};     ///< SPEC §7: one call to an app's backend, from submission to its answer
+    Millis app_webhook_retry{10000};      ///< how long a batch of events is retried before it is dropped
+    size_t app_webhook_concurrency = 256; ///< publish and RPC calls in flight at most, all apps
+    size_t app_max_queued_events = 10000; ///< events waiting per app; past it they are dropped (counted)
+    size_t client_messages_per_s = 50;    ///< SPEC §7: publishes + RPCs per connection per second; 0 = unlimited
+
+    // [stat]
+    size_t presence_limit = 10000; ///< SPEC §8: member ids listed at most by /presence
 
     // [db]
     std::string db_path = "wsgw.db"; ///< relative paths are relative to the working directory

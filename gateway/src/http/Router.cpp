@@ -1,5 +1,7 @@
 #include "http/Router.h"
 
+#include "model/Names.h"
+
 #include "http/JsonReply.h"
 #include "http/Server.h"
 #include "web/Assets.h"
@@ -82,9 +84,33 @@ Poco::Net::HTTPRequestHandler* StatRouter::createRequestHandler(const Poco::Net:
         return health();
     if (path == "/")
         return dashboard();
+    if (path == "/presence")
+        return new FunctionHandler([this](Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& response) {
+            markRequestRead();
+            std::string app;
+            try
+            {
+                for (const auto& [key, value] : Poco::URI(req.getURI()).getQueryParameters())
+                {
+                    if (key == "app" && app.empty())
+                        app = value;
+                }
+            }
+            catch (const Poco::Exception&)
+            {
+            }
+            if (!model::isValidAppName(app))
+            {
+                sendError(response, 400, "say which app: /presence?app=NAME");
+                return;
+            }
+            auto [status, body] = stats_.presence(app);
+            sendJson(response, status, body);
+        });
     if (path != "/stat" && path != "/metrics")
         return new FunctionHandler([](auto&, auto& response) {
-            sendError(response, 404, "not found: try / (the dashboard), /stat, /stat?format=json, /metrics");
+            sendError(response, 404,
+                      "not found: try / (the dashboard), /stat, /stat?format=json, /metrics, /presence?app=NAME");
         });
     return new FunctionHandler(
         [this, path](Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& response) {

@@ -1,5 +1,6 @@
 #include "http/StatService.h"
 
+#include "http/JsonReply.h"
 #include "protocol/JsonWriter.h"
 
 #include <map>
@@ -51,6 +52,16 @@ std::vector<Counter> counters(const hub::Metrics& m)
          Metrics::get(m.auth_webhook_cache_hits)},
         {"auth_unavailable", "Logins answered 503: the authorizer was down, slow or saturated.", "counter",
          Metrics::get(m.auth_unavailable)},
+        {"client_publishes", "Client messages delivered to an app's subscribers.", "counter",
+         Metrics::get(m.client_publishes)},
+        {"rpcs", "Client RPCs answered, whatever the code.", "counter", Metrics::get(m.rpcs)},
+        {"backend_calls", "Publish and RPC calls sent to app backends.", "counter", Metrics::get(m.backend_calls)},
+        {"backend_failures", "Publish and RPC calls that got no answer: timeout, unreachable or saturated.",
+         "counter", Metrics::get(m.backend_failures)},
+        {"backend_events_sent", "Subscription events taken by app backends.", "counter",
+         Metrics::get(m.backend_events_sent)},
+        {"backend_events_dropped", "Subscription events dropped: queue full or retried too long.", "counter",
+         Metrics::get(m.backend_events_dropped)},
     };
 }
 
@@ -136,6 +147,37 @@ std::string StatService::prometheus(const std::vector<AppRow>& rows) const
     for (const auto& row : rows)
         out += "wsgw_app_connections{app=\"" + row.name + "\"} " + std::to_string(row.connections) + "\n";
     return out;
+}
+
+std::pair<int, std::string> StatService::presence(const std::string& app)
+{
+    auto live = loops_.collectStats(std::chrono::seconds(5));
+    if (!live)
+        return {503, errorBody(503, "event loops did not answer (shutting down?)")};
+    auto it = live->apps.find(app);
+    if (it == live->apps.end() && !snapshots_.get()->findApp(app))
+        return {404, errorBody(404, "unknown app " + app)};
+    protocol::JsonWriter out;
+    out.beginObject().key("app").value(app);
+    int64_t connections = 0, anonymous = 0;
+    std::vector<int64_t> members;
+    if (it != live->apps.end())
+    {
+        connections = it->second.connections;
+        anonymous = it->second.anonymous;
+        members.assign(it->second.members.begin(), it->second.members.end()); // a std::set: sorted
+    }
+    const bool truncated = members.size() > settings_.presence_limit;
+    if (truncated)
+        members.resize(settings_.presence_limit);
+    out.key("connections").value(connections).key("members").beginArray();
+    for (int64_t id : members)
+        out.value(id);
+    out.endArray().key("anonymous").value(anonymous);
+    if (truncated)
+        out.key("truncated").value(true);
+    out.endObject();
+    return {200, out.take()};
 }
 
 } // namespace wsgw::http

@@ -37,6 +37,12 @@ public:
     std::string json(const std::vector<AppRow>& rows) const;
     std::string prometheus(const std::vector<AppRow>& rows) const;
 
+    /// SPEC §8: `{"app":…,"connections":C,"members":[ids…],"anonymous":A}` for APP's
+    /// subscribers on this node (members sorted, at most stat.presence_limit, then
+    /// "truncated":true). Status 404 for an app neither registered nor subscribed
+    /// to, 503 when the loops did not answer; the body is the JSON to send.
+    std::pair<int, std::string> presence(const std::string& app);
+
 private:
     const config::Settings& settings_;
     hub::SnapshotHolder& snapshots_;

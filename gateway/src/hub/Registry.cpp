@@ -19,6 +19,8 @@ bool Registry::subscribe(Subscriber& s, std::string_view app)
     }
     s.subscriptions.push_back({entry, static_cast<uint32_t>(entry->subscribers.size())});
     entry->subscribers.push_back(&s);
+    if (observer_)
+        observer_(s, entry->name, true);
     return true;
 }
 
@@ -42,6 +44,8 @@ void Registry::detach(Subscriber& s, size_t entry_position)
     }
     s.subscriptions[entry_position] = s.subscriptions.back();
     s.subscriptions.pop_back();
+    if (observer_)
+        observer_(s, entry->name, false);
     // Drop empty entries so that app names nobody uses any more cost nothing.
     if (entry->subscribers.empty())
         apps_.erase(apps_.find(std::string_view(entry->name)));

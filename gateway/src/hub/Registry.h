@@ -19,9 +19,15 @@ namespace wsgw::hub {
 class Registry
 {
 public:
+    /// Told of every subscription that starts (true) or ends (false), after the
+    /// change, with the app's name (SPEC §7 events). Must not call back into the registry.
+    using Observer = std::function<void(Subscriber& s, const std::string& app, bool subscribed)>;
+
     Registry() = default;
     Registry(const Registry&) = delete;
     Registry& operator=(const Registry&) = delete;
+
+    void setObserver(Observer observer) { observer_ = std::move(observer); }
 
     /// Subscribes S to APP. Returns false if it was subscribed already
     /// (SPEC §1: subscribing twice is not an error and delivers once).
@@ -69,6 +75,8 @@ private:
     /// Takes S out of the member index if it is in it: O(1) swap-remove.
     void removeMember(Subscriber& s);
     void detach(Subscriber& s, size_t entry_position);
+
+    Observer observer_;
 
     AppMap apps_;
     std::unordered_map<int64_t, std::vector<Subscriber*>> members_;

@@ -37,7 +37,7 @@ bool isAuthShaped(std::string_view text)
 SubscribeRequest parseSubscribe(std::string_view text)
 {
     SubscribeRequest request;
-    JsonField fields[] = {JsonField("app"), JsonField("action")};
+    JsonField fields[] = {JsonField("app"), JsonField("action"), JsonField("text"), JsonField("seqno")};
     FlatJson json(text);
     if (!json.readObject(fields) || !json.atEnd())
         return request;
@@ -55,6 +55,20 @@ SubscribeRequest parseSubscribe(std::string_view text)
             request.action = SubscribeRequest::Action::Subscribe;
         else if (action == "unsubscribe")
             request.action = SubscribeRequest::Action::Unsubscribe;
+        else if (action == "publish")
+        {
+            if (fields[2].takeString(request.text) != FieldState::Ok)
+                return request;
+            request.action = SubscribeRequest::Action::Publish;
+        }
+        else if (action == "rpc")
+        {
+            auto text_state = fields[2].takeString(request.text);
+            if (text_state == FieldState::WrongType || fields[3].takeString(request.seqno) != FieldState::Ok ||
+                request.seqno.size() > kMaxSeqnoLength)
+                return request;
+            request.action = SubscribeRequest::Action::Rpc;
+        }
         else
             return request;
         break;

@@ -38,13 +38,21 @@ struct SubscribeRequest
         Bad,         ///< not JSON / not an object / no or empty or invalid app / unknown action
         Subscribe,   ///< {"app":"match"}
         Unsubscribe, ///< {"app":"match","action":"unsubscribe"}
+        Publish,     ///< SPEC §7: {"app":"chat","action":"publish","text":"…"} (text required)
+        Rpc,         ///< SPEC §7: {"app":"x","action":"rpc","seqno":"…","text":"…"} (seqno required, ≤ 64 chars)
     };
     Action action = Action::Bad;
     std::string app;
+    std::string text;  ///< Publish, Rpc
+    std::string seqno; ///< Rpc
 };
 
+/// Longest RPC seqno (SPEC §7).
+inline constexpr size_t kMaxSeqnoLength = 64;
+
 /// SPEC §1: `{"app":"match"}` subscribes, `{"app":"match","action":"unsubscribe"}`
-/// unsubscribes; "action":"subscribe" is accepted too. App names must match
+/// unsubscribes; "action":"subscribe" is accepted too; "publish" and "rpc"
+/// (SPEC §7) carry a text and an RPC a seqno. App names must match
 /// [A-Za-z0-9_.-]{1,64}, else Bad (they could never be registered, and they
 /// would break /stat's line format).
 SubscribeRequest parseSubscribe(std::string_view text);

@@ -18,6 +18,18 @@ std::string serverMessage(std::string_view app, int64_t member_id, std::string_v
     return out;
 }
 
+std::string rpcReply(std::string_view app, int64_t member_id, std::string_view text, std::string_view seqno, int code)
+{
+    std::string out = serverMessage(app, member_id, text);
+    out.pop_back();
+    out += ",\"seqno\":";
+    appendJsonString(out, seqno);
+    out += ",\"code\":";
+    out += std::to_string(code);
+    out += '}';
+    return out;
+}
+
 std::string replyText(Reply reply, std::string_view subject)
 {
     int code = 200;
@@ -72,6 +84,22 @@ std::string replyText(Reply reply, std::string_view subject)
     case Reply::AuthUnavailable:
         code = 503;
         message = "auth unavailable";
+        break;
+    case Reply::PublishSuccess:
+        code = 200;
+        message = "publish " + subject_text + " success";
+        break;
+    case Reply::PublishForbidden:
+        code = 403;
+        message = "publish " + subject_text + " forbidden";
+        break;
+    case Reply::PublishUnavailable:
+        code = 503;
+        message = "publish " + subject_text + " unavailable";
+        break;
+    case Reply::PublishTooFast:
+        code = 429;
+        message = "publish " + subject_text + " refused: too many messages";
         break;
     }
     JsonWriter json;

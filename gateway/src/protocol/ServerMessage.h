@@ -31,6 +31,11 @@ enum class Reply
     BadAuthMessage, ///< 400 bad auth message (a re-auth for another member; nothing changes)
     // SPEC §6 (authorizer webhook):
     AuthUnavailable, ///< 503 auth unavailable (the authorizer is down or saturated; a login then closes 1011)
+    // SPEC §7 (client publish):
+    PublishSuccess,     ///< 200 publish <app> success
+    PublishForbidden,   ///< 403 publish <app> forbidden
+    PublishUnavailable, ///< 503 publish <app> unavailable (the app's backend is down, slow or saturated)
+    PublishTooFast,     ///< 429 publish <app> refused: too many messages
 };
 
 /// The reply's text: `{"code":N,"message":"…"}`. SUBJECT is the member id
@@ -39,5 +44,9 @@ std::string replyText(Reply reply, std::string_view subject = {});
 
 /// The whole server message for a reply: app "gateway", member_id -1.
 std::string gatewayReply(Reply reply, std::string_view subject = {});
+
+/// SPEC §7: the RPC answer frame: the original's three keys first, then seqno and code,
+/// `{"app":APP,"member_id":MEMBER_ID,"text":TEXT,"seqno":SEQNO,"code":CODE}`.
+std::string rpcReply(std::string_view app, int64_t member_id, std::string_view text, std::string_view seqno, int code);
 
 } // namespace wsgw::protocol

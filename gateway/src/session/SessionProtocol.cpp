@@ -2,14 +2,20 @@
 
 #include "hub/Permissions.h"
 #include "protocol/ClientMessage.h"
+#include "protocol/FlatJson.h"
+#include "protocol/JsonWriter.h"
 #include "protocol/ServerMessage.h"
 #include "transport/EventLoop.h"
+#include "transport/FrameWriter.h"
+#include "transport/LoopGroup.h"
+#include "transport/Utf8Validator.h"
 
 #include <Poco/Logger.h>
 
 #include <algorithm>
 #include <charconv>
 #include <memory>
+#include <optional>
 
 namespace wsgw::session {
 
@@ -44,10 +50,31 @@ void logLockout(const EventLoop& loop, const Connection& c, int64_t member_id, h
     }
 }
 
+/// SPEC §7: a publish's 200 body: empty (the text stands), or {"text":"…"} (it
+/// replaces the text); nullopt for anything else.
+std::optional<std::string> publishRewrite(const std::string& body)
+{
+    if (body.find_first_not_of(" \t\r\n") == std::string::npos)
+        return std::string();
+    protocol::JsonField fields[] = {protocol::JsonField("text")};
+    protocol::FlatJson json(body);
+    std::string text;
+    if (!json.readObject(fields) || !json.atEnd() || fields[0].takeString(text) != protocol::FieldState::Ok ||
+        !transport::isValidUtf8(text))
+        return std::nullopt;
+    return text;
+}
+
+/// Whether a 200 body carried a text (which may be the empty text).
+bool hasText(const std::string& body)
+{
+    return body.find_first_not_of(" \t\r\n") != std::string::npos;
+}
+
 } // namespace
 
-SessionProtocol::SessionProtocol(auth::Authenticator& logins, WallClock wall_clock)
-    : logins_(logins), wall_clock_(wall_clock)
+SessionProtocol::SessionProtocol(auth::Authenticator& logins, outbound::AppBackends* backends, WallClock wall_clock)
+    : logins_(logins), backends_(backends), wall_clock_(wall_clock)
 {}
 
 void SessionProtocol::onMessage(EventLoop& loop, Connection& c, MessageKind, std::string_view text)
@@ -286,6 +313,12 @@ void SessionProtocol::subscribe(EventLoop& loop, Connection& c, std::string_view
         loop.registry().unsubscribe(c, request.app);
         loop.sendText(c, protocol::gatewayReply(Reply::UnsubscribeSuccess, request.app));
         return;
+    case SubscribeRequest::Action::Publish:
+        publish(loop, c, request);
+        return;
+    case SubscribeRequest::Action::Rpc:
+        rpc(loop, c, request);
+        return;
     case SubscribeRequest::Action::Subscribe:
         break;
     }
@@ -306,6 +339,188 @@ void SessionProtocol::subscribe(EventLoop& loop, Connection& c, std::string_view
         loop.registry().subscribe(c, request.app);
         loop.sendText(c, protocol::gatewayReply(Reply::SubscribeSuccess, request.app));
         return;
+    }
+}
+
+bool SessionProtocol::withinRate(EventLoop& loop, Connection& c)
+{
+    const size_t limit = loop.settings().client_messages_per_s;
+    if (limit == 0)
+        return true;
+    if (loop.now() - c.message_window_ms >= 1000)
+    {
+        c.message_window_ms = loop.now();
+        c.messages_in_window = 0;
+    }
+    if (c.messages_in_window >= limit)
+        return false;
+    ++c.messages_in_window;
+    return true;
+}
+
+void SessionProtocol::onSubscriptionChanged(EventLoop& loop, Connection& c, const std::string& app, bool subscribed)
+{
+    if (!backends_)
+        return;
+    const auto* entry = loop.snapshot().findApp(app);
+    if (!entry || entry->webhook_url.empty())
+        return;
+    protocol::JsonWriter json;
+    json.beginObject()
+        .key("event")
+        .value(subscribed ? "subscribe" : "unsubscribe")
+        .key("app")
+        .value(app)
+        .key("member_id")
+        .value(c.isMember() ? c.member_id : int64_t{-1})
+        .key("connection")
+        .value(std::to_string(loop.index()) + "-" + std::to_string(c.serial))
+        .key("address")
+        .value(c.addressText())
+        .key("time_ms")
+        .value(wall_clock_())
+        .endObject();
+    backends_->event(app, entry->webhook_url, entry->webhook_secret, json.take());
+}
+
+void SessionProtocol::publish(EventLoop& loop, Connection& c, protocol::SubscribeRequest& request)
+{
+    using protocol::Reply;
+    const auto* entry = loop.snapshot().findApp(request.app);
+    // SPEC §7: only a subscriber of an app that allows it may publish.
+    if (!entry || !entry->client_publish || !c.isSubscribedTo(request.app) || !transport::isValidUtf8(request.text))
+    {
+        loop.sendText(c, protocol::gatewayReply(Reply::PublishForbidden, request.app));
+        return;
+    }
+    if (!withinRate(loop, c))
+    {
+        loop.sendText(c, protocol::gatewayReply(Reply::PublishTooFast, request.app));
+        return;
+    }
+    auto deliver = [](EventLoop& l, Connection& conn, const std::string& app, const std::string& text) {
+        // Exactly a broadcast push (SPEC §7): framed once, on every loop; the sender's reply follows.
+        std::vector<transport::Outgoing> pushes;
+        pushes.push_back({app, -1, transport::makeSharedTextFrame(protocol::serverMessage(app, -1, text))});
+        hub::Metrics::add(l.metrics().client_publishes);
+        l.group().deliver(l, std::move(pushes), [](EventLoop&, const std::vector<size_t>&) {});
+        l.sendText(conn, protocol::gatewayReply(protocol::Reply::PublishSuccess, app));
+    };
+    if (entry->webhook_url.empty() || !backends_)
+    {
+        deliver(loop, c, request.app, request.text);
+        return;
+    }
+    protocol::JsonWriter json;
+    json.beginObject()
+        .key("event")
+        .value("publish")
+        .key("app")
+        .value(request.app)
+        .key("member_id")
+        .value(c.isMember() ? c.member_id : int64_t{-1})
+        .key("text")
+        .value(request.text)
+        .endObject();
+    const auto ticket = loop.ticketOf(c);
+    auto app = request.app;
+    auto text = request.text;
+    auto done = [ticket, app, text, deliver](outbound::CallResult&& result) {
+        ticket.loop->post([ticket, app, text, deliver, result = std::move(result)](EventLoop& l) {
+            Connection* conn = l.find(ticket);
+            if (!conn)
+                return;
+            if (conn->state == Connection::State::Open)
+            {
+                if (result.outcome != outbound::CallResult::Outcome::Answered)
+                {
+                    hub::Metrics::add(l.metrics().backend_failures);
+                    l.sendText(*conn, protocol::gatewayReply(protocol::Reply::PublishUnavailable, app));
+                }
+                else if (result.status != 200)
+                {
+                    l.sendText(*conn, protocol::gatewayReply(protocol::Reply::PublishForbidden, app));
+                }
+                else if (auto rewritten = publishRewrite(result.body); !rewritten)
+                {
+                    Poco::Logger::get("wsgw.session")
+                        .warning("app %s: its backend answered a publish 200 with a body that is not {\"text\":\"...\"}",
+                                 app);
+                    l.sendText(*conn, protocol::gatewayReply(protocol::Reply::PublishUnavailable, app));
+                }
+                else
+                {
+                    deliver(l, *conn, app, rewritten->empty() && !hasText(result.body) ? text : *rewritten);
+                }
+            }
+            l.resumeReading(*conn);
+        });
+    };
+    if (!backends_->call(request.app, entry->webhook_url, entry->webhook_secret, json.take(), std::move(done)))
+    {
+        hub::Metrics::add(loop.metrics().backend_failures);
+        loop.sendText(c, protocol::gatewayReply(Reply::PublishUnavailable, request.app));
+        return;
+    }
+    // Publishes of one connection are delivered in the order sent: the next waits for this one's answer.
+    loop.pauseReading(c);
+}
+
+void SessionProtocol::rpc(EventLoop& loop, Connection& c, protocol::SubscribeRequest& request)
+{
+    const int64_t member = c.isMember() ? c.member_id : int64_t{-1};
+    auto answer = [member](EventLoop& l, Connection& conn, const std::string& app, const std::string& seqno,
+                           std::string_view text, int code) {
+        hub::Metrics::add(l.metrics().rpcs);
+        l.sendText(conn, protocol::rpcReply(app, member, text, seqno, code));
+    };
+    const auto* entry = loop.snapshot().findApp(request.app);
+    // SPEC §7: a connection allowed to subscribe to the app, whose app has a backend.
+    if (!entry || entry->webhook_url.empty() || !backends_ || !transport::isValidUtf8(request.text) ||
+        hub::decide(loop.snapshot(), loop.settings().unknown_apps, request.app, c) != hub::Decision::Allowed)
+        return answer(loop, c, request.app, request.seqno, "", 403);
+    if (!withinRate(loop, c))
+        return answer(loop, c, request.app, request.seqno, "", 429);
+    protocol::JsonWriter json;
+    json.beginObject()
+        .key("event")
+        .value("rpc")
+        .key("app")
+        .value(request.app)
+        .key("member_id")
+        .value(member)
+        .key("seqno")
+        .value(request.seqno)
+        .key("text")
+        .value(request.text)
+        .endObject();
+    const auto ticket = loop.ticketOf(c);
+    auto done = [ticket, app = request.app, seqno = request.seqno, answer](outbound::CallResult&& result) {
+        ticket.loop->post([ticket, app, seqno, answer, result = std::move(result)](EventLoop& l) {
+            Connection* conn = l.find(ticket);
+            if (!conn || conn->state != Connection::State::Open)
+                return;
+            using Outcome = outbound::CallResult::Outcome;
+            if (result.outcome == Outcome::TimedOut)
+            {
+                hub::Metrics::add(l.metrics().backend_failures);
+                return answer(l, *conn, app, seqno, "", 504);
+            }
+            if (result.outcome == Outcome::Failed)
+            {
+                hub::Metrics::add(l.metrics().backend_failures);
+                return answer(l, *conn, app, seqno, "", 502);
+            }
+            // The body goes to the client as a JSON string: it must be UTF-8 text.
+            if (result.status < 200 || result.status >= 300 || !transport::isValidUtf8(result.body))
+                return answer(l, *conn, app, seqno, "", 502);
+            answer(l, *conn, app, seqno, result.body, 200);
+        });
+    };
+    if (!backends_->call(request.app, entry->webhook_url, entry->webhook_secret, json.take(), std::move(done)))
+    {
+        hub::Metrics::add(loop.metrics().backend_failures);
+        answer(loop, c, request.app, request.seqno, "", 429);
     }
 }
 

@@ -7,6 +7,7 @@
 
 #include "auth/Authenticator.h"
 #include "auth/JwtVerifier.h"
+#include "outbound/AppBackends.h"
 #include "protocol/ClientMessage.h"
 #include "transport/EventLoop.h"
 
@@ -23,7 +24,9 @@ public:
     /// LOGINS decides every member login (SPEC §6's methods in order); it must
     /// outlive this and every answer it owes. WALL_CLOCK gives Unix
     /// milliseconds (a verdict's expiry refers to it).
-    explicit SessionProtocol(auth::Authenticator& logins, WallClock wall_clock = auth::wallClockMs);
+    /// BACKENDS calls the apps' own backends (SPEC §7); null = no app has one (tests).
+    explicit SessionProtocol(auth::Authenticator& logins, outbound::AppBackends* backends = nullptr,
+                             WallClock wall_clock = auth::wallClockMs);
 
     void onMessage(transport::EventLoop& loop, transport::Connection& c, transport::MessageKind kind,
                    std::string_view payload) override;
@@ -38,6 +41,9 @@ public:
     /// SPEC §6: `/ws?member_id=N&token=T` logs in as the auth message would.
     void onUpgradeLogin(transport::EventLoop& loop, transport::Connection& c,
                         const transport::UpgradeLogin& login) override;
+    /// SPEC §7: an app with a backend hears of every subscription that starts or ends.
+    void onSubscriptionChanged(transport::EventLoop& loop, transport::Connection& c, const std::string& app,
+                               bool subscribed) override;
 
 private:
     void authenticate(transport::EventLoop& loop, transport::Connection& c, const protocol::AuthRequest& request);
@@ -52,11 +58,18 @@ private:
                   auth::Verdict& verdict, bool counted);
     /// Makes VERDICT the session's: its token row or its expiry and grants.
     void adopt(transport::EventLoop& loop, transport::Connection& c, auth::Verdict& verdict);
-    static void subscribe(transport::EventLoop& loop, transport::Connection& c, std::string_view text);
+    void subscribe(transport::EventLoop& loop, transport::Connection& c, std::string_view text);
+    /// SPEC §7 client publish: through the backend's 200 when the app has one.
+    void publish(transport::EventLoop& loop, transport::Connection& c, protocol::SubscribeRequest& request);
+    /// SPEC §7 RPC: the backend's answer, paired by seqno.
+    void rpc(transport::EventLoop& loop, transport::Connection& c, protocol::SubscribeRequest& request);
+    /// SPEC §7: one more client message within limits.client_messages_per_s?
+    static bool withinRate(transport::EventLoop& loop, transport::Connection& c);
     /// Ends the subscriptions the snapshot and C's grants no longer allow, with the 403 reply.
     static void recheckSubscriptions(transport::EventLoop& loop, transport::Connection& c);
 
     auth::Authenticator& logins_;
+    outbound::AppBackends* backends_;
     WallClock wall_clock_;
 };
 

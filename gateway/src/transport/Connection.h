@@ -61,6 +61,8 @@ struct Connection : hub::Subscriber
     int64_t opened_ms = 0;  ///< loop clock at the upgrade (auth window start)
     int64_t last_rx_ms = 0; ///< loop clock of the last byte received
     int64_t close_deadline_ms = 0;
+    int64_t message_window_ms = 0;   ///< SPEC §7: start of the current one-second window of client publishes/RPCs
+    uint32_t messages_in_window = 0; ///< publishes and RPCs in that window
 
     FrameParser parser;
     OutboundQueue out;

@@ -64,6 +64,9 @@ EventLoop::EventLoop(int index, const LoopContext& context, hub::SnapshotPtr sna
       snapshot_(std::move(snapshot))
 {
     generation_.store(snapshot_->generation, std::memory_order_release);
+    registry_.setObserver([this](hub::Subscriber& s, const std::string& app, bool subscribed) {
+        context_.messages.onSubscriptionChanged(*this, static_cast<Connection&>(s), app, subscribed);
+    });
     limits_.max_message_bytes = settings_.max_message_bytes;
     limits_.max_fragments = effectiveMaxFragments(settings_.max_fragments, settings_.max_message_bytes);
     limits_.require_mask = true;
@@ -665,6 +668,8 @@ void EventLoop::collect(LoopStats& stats) const
         {
             if (s->isMember())
                 entry.members.insert(s->member_id);
+            else
+                ++entry.anonymous;
         }
     });
 }

@@ -45,6 +45,7 @@ struct LoopStats
     {
         int64_t connections = 0;
         std::set<int64_t> members; ///< distinct authenticated members subscribed
+        int64_t anonymous = 0;     ///< subscribed connections that are not members
     };
     std::map<std::string, App> apps;
 };
@@ -78,6 +79,9 @@ public:
     /// C's upgrade request carried LOGIN (SPEC §6): called once, right after the
     /// 101 is queued and before any frame of C is read.
     virtual void onUpgradeLogin(EventLoop&, Connection&, const UpgradeLogin&) {}
+    /// C's subscription to APP started (SUBSCRIBED) or ended, however it ended
+    /// (its unsubscribe, a revocation, a close). Called after the change.
+    virtual void onSubscriptionChanged(EventLoop&, Connection&, const std::string& /*app*/, bool /*subscribed*/) {}
 };
 
 /// What a loop does with a complete HTTP request on the public port. The
@@ -208,6 +212,7 @@ public:
     const store::Snapshot& snapshot() const noexcept { return *snapshot_; }
     LoopGroup& group() noexcept { return context_.group; }
     int64_t now() const noexcept { return now_ms_; }
+    int index() const noexcept { return index_; }
 
 private:
     void run();
