@@ -121,6 +121,7 @@ std::optional<LoopStats> LoopGroup::collectStats(std::chrono::milliseconds timeo
                 {
                     auto& merged = job->stats.apps[name];
                     merged.connections += app.connections;
+                    merged.anonymous += app.anonymous;
                     merged.members.merge(app.members);
                 }
             });
