@@ -18,6 +18,7 @@
 #include <openssl/hmac.h>
 
 #include <atomic>
+#include <unistd.h>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -459,4 +460,47 @@ TEST_F(GatewayBackendTest, HangingBackendDelaysNoPush)
     EXPECT_LT(worst, 1000) << "a push took " << worst << " ms to reach 1,000 subscribers";
     EXPECT_EQ(backend->inFlight(), 1u); // still held: delivery never waited for it
     backend->release();
+}
+
+// The README's signature checks (examples/verify_signature.py and .mjs) accept a
+// real call from the gateway and refuse it with another secret or body.
+TEST_F(GatewayBackendTest, ReadmeSignatureChecksAcceptRealCalls)
+{
+    std::string body, signature;
+    answer = [&](const Poco::JSON::Object::Ptr&) { return HookAnswer{200, "ok"}; };
+    start();
+    WsClient client(gateway->port());
+    EXPECT_EQ(client.auth(-1, ""), reply(200, "hello stranger"));
+    client.sendText(R"({"app":"chat","action":"rpc","seqno":"1","text":"sign me \u00e9"})");
+    EXPECT_EQ(client.receiveText(), rpcFrame("chat", -1, "ok", "1", 200));
+    for (const auto& request : backend->requests())
+    {
+        if (request.body.find("\"rpc\"") != std::string::npos)
+        {
+            body = request.body;
+            signature = request.headers.at("x-wsgw-signature");
+        }
+    }
+    ASSERT_FALSE(body.empty());
+    std::string secret_copy;
+    {
+        std::lock_guard lock(mutex);
+        secret_copy = secret;
+    }
+    const std::string dir = std::string(WSGW_SOURCE_DIR) + "/examples/";
+    std::vector<std::vector<std::string>> checkers = {{"/usr/bin/python3", dir + "verify_signature.py"}};
+    if (::access("/usr/bin/node", X_OK) == 0)
+        checkers.push_back({"/usr/bin/node", dir + "verify_signature.mjs"});
+    for (auto checker : checkers)
+    {
+        auto good = checker;
+        good.insert(good.end(), {secret_copy, signature});
+        EXPECT_EQ(runCommand(good, body).exit_code, 0) << checker[1];
+        auto wrong_secret = checker;
+        wrong_secret.insert(wrong_secret.end(), {secret_copy + "x", signature});
+        EXPECT_EQ(runCommand(wrong_secret, body).exit_code, 1) << checker[1];
+        auto tampered = checker;
+        tampered.insert(tampered.end(), {secret_copy, signature});
+        EXPECT_EQ(runCommand(tampered, body + " ").exit_code, 1) << checker[1];
+    }
 }
