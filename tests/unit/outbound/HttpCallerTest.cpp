@@ -3,6 +3,7 @@
 // bound, a stale kept-alive connection, oversized answers, and TLS
 // verification (a test CA, and a certificate for another name).
 
+#include "outbound/AppBackends.h"
 #include "outbound/HttpCaller.h"
 #include "support/Process.h"
 #include "support/TempDir.h"
@@ -229,4 +230,11 @@ TEST(HttpsCallerSetupTest, UnreadableCaFileIsRefused)
     auto o = options();
     o.ca_file = "/nonexistent/ca.pem";
     EXPECT_THROW(HttpCaller caller(o), std::invalid_argument);
+}
+
+// SPEC §7's signature against the RFC 4231 HMAC-SHA256 test case 2.
+TEST(SignatureTest, MatchesRfc4231)
+{
+    EXPECT_EQ(signature("Jefe", "what do ya want for nothing?"),
+              "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }

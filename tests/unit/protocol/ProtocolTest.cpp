@@ -349,3 +349,35 @@ TEST(ClientMessageTest, StrictJsonAndExtraKeys)
     EXPECT_EQ(parseSubscribe(R"({"app":"match",})").action, SubscribeRequest::Action::Bad);
     EXPECT_EQ(parseSubscribe(R"({"app":"m\u0061tch"})").app, "match");
 }
+
+// SPEC §7: publish needs a text; rpc a seqno of at most 64 characters (text may be absent).
+TEST(ClientMessageTest, PublishAndRpcForms)
+{
+    auto publish = parseSubscribe(R"({"app":"chat","action":"publish","text":"hi \"you\""})");
+    EXPECT_EQ(publish.action, SubscribeRequest::Action::Publish);
+    EXPECT_EQ(publish.app, "chat");
+    EXPECT_EQ(publish.text, "hi \"you\"");
+    EXPECT_EQ(parseSubscribe(R"({"app":"chat","action":"publish"})").action, SubscribeRequest::Action::Bad);
+    EXPECT_EQ(parseSubscribe(R"({"app":"chat","action":"publish","text":1})").action, SubscribeRequest::Action::Bad);
+    auto rpc = parseSubscribe(R"({"app":"x","action":"rpc","seqno":"42","text":"cmd"})");
+    EXPECT_EQ(rpc.action, SubscribeRequest::Action::Rpc);
+    EXPECT_EQ(rpc.seqno, "42");
+    EXPECT_EQ(rpc.text, "cmd");
+    EXPECT_EQ(parseSubscribe(R"({"app":"x","action":"rpc","seqno":"1"})").action, SubscribeRequest::Action::Rpc);
+    EXPECT_EQ(parseSubscribe(R"({"app":"x","action":"rpc","text":"cmd"})").action, SubscribeRequest::Action::Bad);
+    EXPECT_EQ(parseSubscribe(R"({"app":"x","action":"rpc","seqno":7,"text":"cmd"})").action,
+              SubscribeRequest::Action::Bad);
+    EXPECT_EQ(parseSubscribe(R"({"app":"x","action":"rpc","seqno":")" + std::string(64, 's') + R"("})").action,
+              SubscribeRequest::Action::Rpc);
+    EXPECT_EQ(parseSubscribe(R"({"app":"x","action":"rpc","seqno":")" + std::string(65, 's') + R"("})").action,
+              SubscribeRequest::Action::Bad);
+}
+
+// SPEC §7: the RPC frame keeps the original's three keys first.
+TEST(ServerMessageTest, RpcReplyShape)
+{
+    EXPECT_EQ(rpcReply("x", 42, "a\"b", "s-1", 200), R"({"app":"x","member_id":42,"text":"a\"b","seqno":"s-1","code":200})");
+    EXPECT_EQ(rpcReply("x", -1, "", "9", 504), R"({"app":"x","member_id":-1,"text":"","seqno":"9","code":504})");
+    EXPECT_EQ(gatewayReply(Reply::PublishTooFast, "chat"),
+              R"({"app":"gateway","member_id":-1,"text":"{\"code\":429,\"message\":\"publish chat refused: too many messages\"}"})");
+}
