@@ -79,6 +79,9 @@ struct Options
     std::string login = "anonymous";
     std::string jwt_secret;
     int storm = 0; ///< rate mode: clients that log in (with LOGIN) while the pushes flow; subscribers stay anonymous
+    /// rate mode: subscribe/unsubscribe messages per second (to the app "churn", which has a
+    /// backend) sent by the first 64 subscribers while the pushes flow (issue 13's events)
+    double sub_churn = 0;
 };
 
 std::string base64url(const unsigned char* data, size_t size)
@@ -326,6 +329,7 @@ struct Subscriber
 struct Publisher
 {
     int fd = -1;
+    bool ws = false; ///< publish mode: a subscriber's WebSocket (SPEC §7 client publish), not HTTP
     bool busy = false;
     bool closing = false; ///< the server said Connection: close
     std::string buffer;
@@ -368,7 +372,9 @@ public:
             << ",\"rss_kb\":" << after.rss_kb
             << ",\"rss_per_conn_bytes\":" << static_cast<double>(after.rss_kb - before.rss_kb) * 1024.0 / o_.clients
             << ",\"threads\":" << after.threads << ",\"server_fds\":" << after.fds;
-        if (o_.mode != "idle")
+        if (o_.mode == "rpc")
+            out << "," << rpcPhase();
+        else if (o_.mode != "idle")
             out << "," << publishPhase();
         out << "}";
         return out.str();
@@ -668,11 +674,24 @@ private:
         const int publishers = std::max(1, o_.mode == "rate" ? 64 : o_.window);
         std::vector<Publisher> pubs(static_cast<size_t>(publishers));
         const uint32_t kPublisherTag = 1u << 31;
+        const bool ws_publish = o_.mode == "publish";
         for (size_t k = 0; k < pubs.size(); ++k)
         {
+            if (ws_publish)
+            {
+                // The first WINDOW subscribers publish over their own WebSocket; their
+                // replies arrive among their frames.
+                pubs[k].fd = subs_[k].fd;
+                pubs[k].ws = true;
+                continue;
+            }
             pubs[k].fd = connectTo(o_.port);
             watch(pubs[k].fd, kPublisherTag | static_cast<uint32_t>(k), EPOLLIN);
         }
+        uint64_t churn_sent = 0;
+        std::vector<uint8_t> churn_on(std::min<size_t>(64, subs_.size()), 0);
+        const double churn_interval_ns = o_.sub_churn > 0 ? 1e9 / o_.sub_churn : 0;
+        double next_churn_ns = static_cast<double>(nowNs());
         const uint64_t per_push = o_.mode == "members" ? 1 : static_cast<uint64_t>(o_.clients - o_.slow);
         std::vector<uint32_t> delivered;
         delivered.reserve(1 << 20);
@@ -777,10 +796,32 @@ private:
             }
             else if (sent - completed >= static_cast<uint64_t>(o_.window) * static_cast<uint64_t>(o_.batch))
                 return;
+            if (p.ws)
+            {
+                std::string text = "{\"app\":\"" + channel(sent) + "\",\"action\":\"publish\",\"text\":\"" +
+                                   pushText(sent) + "\"}";
+                sendAll(p.fd, wsgw::transport::makeClientFrame(Opcode::Text, text, static_cast<uint32_t>(sent)));
+                ++sent;
+                p.busy = true;
+                return;
+            }
             int count = o_.target == "wsgw" ? o_.batch : 1;
             sendAll(p.fd, request(sent, count));
             sent += static_cast<uint64_t>(count);
             p.busy = true;
+        };
+        auto churn = [&] {
+            if (churn_interval_ns <= 0 || churn_on.empty() || Clock::now() >= stop_sending)
+                return;
+            for (int guard = 0; guard < 1000 && static_cast<double>(nowNs()) >= next_churn_ns; ++guard)
+            {
+                next_churn_ns += churn_interval_ns;
+                const size_t k = churn_sent % churn_on.size();
+                const char* text = churn_on[k] ? R"({"app":"churn","action":"unsubscribe"})" : R"({"app":"churn"})";
+                churn_on[k] ^= 1;
+                sendAll(subs_[k].fd, wsgw::transport::makeClientFrame(Opcode::Text, text, static_cast<uint32_t>(k)));
+                ++churn_sent;
+            }
         };
         auto onFrame = [&](Subscriber& s, uint8_t opcode, std::string_view payload) {
             if (opcode == 8)
@@ -796,6 +837,19 @@ private:
             }
             if (opcode != 1)
                 return;
+            if (payload.rfind(R"({"app":"gateway")", 0) == 0)
+            {
+                // A reply: a publisher's (its next publish may go) or a churner's (ignored).
+                const auto k = static_cast<size_t>(&s - subs_.data());
+                if (ws_publish && k < pubs.size())
+                {
+                    ++responses;
+                    if (payload.find(R"(code\":200)") == std::string_view::npos && errors++ == 0)
+                        first_error_ = std::string(payload.substr(0, 120));
+                    pubs[k].busy = false;
+                }
+                return;
+            }
             // wsgw wraps the text in {"app":..,"member_id":..,"text":"ID:NS:..."}; Nchan sends it as is.
             auto at = o_.target == "wsgw" ? payload.find("\"text\":\"") : std::string_view::npos;
             auto text = at == std::string_view::npos ? payload : payload.substr(at + 8);
@@ -831,6 +885,7 @@ private:
                 break;
             for (auto& p : pubs)
                 trySend(p);
+            churn();
             int timeout = sending && o_.rate > 0 ? 1 : 10;
             int count = ::epoll_wait(ep_, events.data(), static_cast<int>(events.size()), timeout);
             now_ns = nowNs();
@@ -886,6 +941,8 @@ private:
                     continue;
                 feed(s, chunk, static_cast<size_t>(n),
                      [&](uint8_t opcode, std::string_view payload) { onFrame(s, opcode, payload); });
+                if (ws_publish && tag < pubs.size())
+                    trySend(pubs[tag]);
             }
         }
         double elapsed = secondsSince(start);
@@ -939,8 +996,100 @@ private:
             if (c.fd >= 0)
                 ::close(c.fd);
         }
+        if (o_.sub_churn > 0)
+            out << ",\"churn_messages\":" << churn_sent << ",\"churn_per_s\":" << static_cast<double>(churn_sent) / elapsed;
         for (auto& p : pubs)
-            ::close(p.fd);
+        {
+            if (!p.ws)
+                ::close(p.fd);
+        }
+        return out.str();
+    }
+
+    /// Issue 13: every client keeps WINDOW RPCs in flight to the app "match" (whose backend
+    /// answers), for SECONDS; the latency is from send to the paired reply.
+    std::string rpcPhase()
+    {
+        std::vector<int64_t> sent_at;
+        sent_at.reserve(1 << 20);
+        uint64_t answered = 0, errors = 0, unparsed = 0;
+        std::string first_error;
+        Histogram latency;
+        ServerFigures before = readServer(o_.pid);
+        double gen_cpu = ownCpuSeconds();
+        auto start = Clock::now();
+        auto stop_sending =
+            start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o_.seconds));
+        auto hard_stop = stop_sending + std::chrono::seconds(10);
+        auto send = [&](Subscriber& c) {
+            const uint64_t id = sent_at.size();
+            sent_at.push_back(nowNs());
+            std::string text = R"({"app":"match","action":"rpc","seqno":")" + std::to_string(id) + R"(","text":"q"})";
+            sendAll(c.fd, wsgw::transport::makeClientFrame(Opcode::Text, text, static_cast<uint32_t>(id)));
+        };
+        for (auto& c : subs_)
+        {
+            for (int w = 0; w < o_.window; ++w)
+                send(c);
+        }
+        std::vector<epoll_event> events(1024);
+        static char chunk[65536];
+        while (Clock::now() < hard_stop && answered + errors < sent_at.size())
+        {
+            int count = ::epoll_wait(ep_, events.data(), static_cast<int>(events.size()), 10);
+            const int64_t now_ns = nowNs();
+            for (int k = 0; k < count; ++k)
+            {
+                auto& c = subs_[events[static_cast<size_t>(k)].data.u32];
+                ssize_t n = ::recv(c.fd, chunk, sizeof(chunk), 0);
+                if (n <= 0)
+                    continue;
+                int replies = 0;
+                feed(c, chunk, static_cast<size_t>(n), [&](uint8_t opcode, std::string_view payload) {
+                    if (opcode == 9)
+                        sendAll(c.fd, wsgw::transport::makeClientFrame(Opcode::Pong, payload, 0x01020304));
+                    if (opcode != 1)
+                        return;
+                    auto at = payload.find(R"("seqno":")");
+                    if (at == std::string_view::npos)
+                        return; // a push or an event reply: not an RPC answer
+                    uint64_t id = 0;
+                    size_t j = at + 9;
+                    for (; j < payload.size() && payload[j] >= '0' && payload[j] <= '9'; ++j)
+                        id = id * 10 + static_cast<uint64_t>(payload[j] - '0');
+                    if (id >= sent_at.size())
+                    {
+                        ++unparsed;
+                        return;
+                    }
+                    ++replies;
+                    if (payload.find(R"("code":200)") == std::string_view::npos)
+                    {
+                        if (errors++ == 0)
+                            first_error = std::string(payload.substr(0, 160));
+                        return;
+                    }
+                    ++answered;
+                    latency.add((now_ns - sent_at[id]) / 1000);
+                });
+                for (int r = 0; r < replies && Clock::now() < stop_sending; ++r)
+                    send(c);
+            }
+        }
+        double elapsed = secondsSince(start);
+        gen_cpu = ownCpuSeconds() - gen_cpu;
+        ServerFigures after = readServer(o_.pid);
+        for (auto& ch : first_error)
+            ch = ch == '"' || ch == '\\' ? '\'' : ch;
+        std::ostringstream out;
+        out << "\"rpcs\":" << sent_at.size() << ",\"rpcs_answered\":" << answered << ",\"rpc_errors\":" << errors
+            << ",\"rpc_first_error\":\"" << first_error << "\",\"unparsed\":" << unparsed << ",\"seconds\":" << elapsed
+            << ",\"rpcs_per_s\":" << static_cast<double>(answered) / elapsed
+            << ",\"in_flight\":" << subs_.size() * static_cast<size_t>(o_.window)
+            << ",\"server_util\":" << (after.cpu_s - before.cpu_s) / elapsed << ",\"gen_util\":" << gen_cpu / elapsed
+            << ",\"p50_us\":" << latency.percentile(0.50) << ",\"p99_us\":" << latency.percentile(0.99)
+            << ",\"max_us\":" << latency.max() << ",\"lost\":" << sent_at.size() - answered - errors
+            << ",\"push_errors\":" << errors << ",\"threads_end\":" << after.threads << ",\"rss_kb_end\":" << after.rss_kb;
         return out.str();
     }
 
@@ -1030,6 +1179,7 @@ void usage()
                  "       [--clients N<=19000] [--seconds S] [--window W] [--rate R] [--text-bytes B]\n"
                  "       [--batch K] [--slow K] [--waves K] [--round-trips 3|1] [--max-connecting K]\n"
                  "       [--login anonymous|stored|jwt|webhook] [--jwt-secret S] [--storm N (rate mode)]\n"
+                 "       [--sub-churn R (rate mode)]; modes publish (client publish) and rpc (issue 13) too\n"
                  "Prints one JSON object with the figures; exits 1 on any error.\n");
 }
 
@@ -1081,6 +1231,8 @@ int main(int argc, char** argv)
             o.jwt_secret = value;
         else if (key == "--storm")
             o.storm = std::atoi(value.c_str());
+        else if (key == "--sub-churn")
+            o.sub_churn = std::atof(value.c_str());
         else
         {
             std::fprintf(stderr, "wsgw-bench: unknown option %s\n", key.c_str());
