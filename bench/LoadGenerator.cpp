@@ -113,12 +113,12 @@ std::string base64url(std::string_view text)
 /// An HS256 JWT for MEMBER that expires in an hour (SPEC §6), signed with SECRET.
 std::string mintJwt(int64_t member, const std::string& secret)
 {
-    const auto exp = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count() +
-                     3600;
-    std::string signing_input = base64url(R"({"alg":"HS256","typ":"JWT"})") + "." +
-                                base64url("{\"sub\":\"" + std::to_string(member) + "\",\"exp\":" + std::to_string(exp) + "}");
+    const auto exp =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count() +
+        3600;
+    std::string signing_input =
+        base64url(R"({"alg":"HS256","typ":"JWT"})") + "." +
+        base64url("{\"sub\":\"" + std::to_string(member) + "\",\"exp\":" + std::to_string(exp) + "}");
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int length = 0;
     HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
@@ -798,8 +798,8 @@ private:
                 return;
             if (p.ws)
             {
-                std::string text = "{\"app\":\"" + channel(sent) + "\",\"action\":\"publish\",\"text\":\"" +
-                                   pushText(sent) + "\"}";
+                std::string text =
+                    "{\"app\":\"" + channel(sent) + "\",\"action\":\"publish\",\"text\":\"" + pushText(sent) + "\"}";
                 sendAll(p.fd, wsgw::transport::makeClientFrame(Opcode::Text, text, static_cast<uint32_t>(sent)));
                 ++sent;
                 p.busy = true;
@@ -997,7 +997,8 @@ private:
                 ::close(c.fd);
         }
         if (o_.sub_churn > 0)
-            out << ",\"churn_messages\":" << churn_sent << ",\"churn_per_s\":" << static_cast<double>(churn_sent) / elapsed;
+            out << ",\"churn_messages\":" << churn_sent
+                << ",\"churn_per_s\":" << static_cast<double>(churn_sent) / elapsed;
         for (auto& p : pubs)
         {
             if (!p.ws)
@@ -1089,7 +1090,8 @@ private:
             << ",\"server_util\":" << (after.cpu_s - before.cpu_s) / elapsed << ",\"gen_util\":" << gen_cpu / elapsed
             << ",\"p50_us\":" << latency.percentile(0.50) << ",\"p99_us\":" << latency.percentile(0.99)
             << ",\"max_us\":" << latency.max() << ",\"lost\":" << sent_at.size() - answered - errors
-            << ",\"push_errors\":" << errors << ",\"threads_end\":" << after.threads << ",\"rss_kb_end\":" << after.rss_kb;
+            << ",\"push_errors\":" << errors << ",\"threads_end\":" << after.threads
+            << ",\"rss_kb_end\":" << after.rss_kb;
         return out.str();
     }
 
@@ -1168,7 +1170,7 @@ private:
     int ep_ = -1;
     std::vector<Subscriber> subs_;
     std::string padding_;
-    std::string first_error_; ///< status of the first failed push request
+    std::string first_error_;       ///< status of the first failed push request
     std::vector<std::string> jwts_; ///< login jwt: client I's token
 };
 
@@ -1244,8 +1246,7 @@ int main(int argc, char** argv)
         o.batch < 1 || o.window < 1 || o.window > 1024 || o.max_connecting < 1 || o.storm < 0 ||
         o.clients + o.storm > 19000 || (o.storm > 0 && o.mode != "rate") ||
         (o.login != "anonymous" && o.login != "stored" && o.login != "jwt" && o.login != "webhook") ||
-        (o.login == "jwt" && o.jwt_secret.empty()) ||
-        (o.target != "wsgw" && o.target != "nchan"))
+        (o.login == "jwt" && o.jwt_secret.empty()) || (o.target != "wsgw" && o.target != "nchan"))
     {
         usage();
         return 2;

@@ -461,26 +461,31 @@ TEST_F(AdminCliTest, BadTokenFilesAreRefused)
 // --json: one compact line per command, keys in a fixed order (scripts rely on it).
 TEST_F(AdminCliTest, JsonShapesKeepTheirKeysInOrder)
 {
-    EXPECT_EQ(normalised(jsonText({"app", "add", "vip", "--private"})),
-              R"({"name":"vip","visibility":"private","grants":[],"created":"<T>","webhook":"","client_publish":"off","push_key":"<SECRET>"})"
-              "\n");
+    EXPECT_EQ(
+        normalised(jsonText({"app", "add", "vip", "--private"})),
+        R"({"name":"vip","visibility":"private","grants":[],"created":"<T>","webhook":"","client_publish":"off","push_key":"<SECRET>"})"
+        "\n");
     EXPECT_EQ(normalised(jsonText({"member", "add", "7"})),
               R"({"member_id":7,"tokens":1,"grants":[],"created":"<T>","token":"<SECRET>"})"
               "\n");
     EXPECT_EQ(jsonText({"app", "grant", "vip", "7"}), R"({"ok":true,"app":"vip","member_id":7,"action":"granted"})"
                                                       "\n");
-    EXPECT_EQ(normalised(jsonText({"app", "show", "vip"})),
-              R"({"name":"vip","visibility":"private","grants":[7],"created":"<T>","webhook":"","client_publish":"off"})"
-              "\n");
-    EXPECT_EQ(normalised(jsonText({"app", "set", "vip", "--members"})),
-              R"({"name":"vip","visibility":"members","grants":[7],"created":"<T>","webhook":"","client_publish":"off"})"
-              "\n");
-    EXPECT_EQ(normalised(jsonText({"app", "rotate-key", "vip"})),
-              R"({"name":"vip","visibility":"members","grants":[7],"created":"<T>","webhook":"","client_publish":"off","push_key":"<SECRET>"})"
-              "\n");
-    EXPECT_EQ(normalised(jsonText({"app", "list"})),
-              R"([{"name":"vip","visibility":"members","grants":[7],"created":"<T>","webhook":"","client_publish":"off"}])"
-              "\n");
+    EXPECT_EQ(
+        normalised(jsonText({"app", "show", "vip"})),
+        R"({"name":"vip","visibility":"private","grants":[7],"created":"<T>","webhook":"","client_publish":"off"})"
+        "\n");
+    EXPECT_EQ(
+        normalised(jsonText({"app", "set", "vip", "--members"})),
+        R"({"name":"vip","visibility":"members","grants":[7],"created":"<T>","webhook":"","client_publish":"off"})"
+        "\n");
+    EXPECT_EQ(
+        normalised(jsonText({"app", "rotate-key", "vip"})),
+        R"({"name":"vip","visibility":"members","grants":[7],"created":"<T>","webhook":"","client_publish":"off","push_key":"<SECRET>"})"
+        "\n");
+    EXPECT_EQ(
+        normalised(jsonText({"app", "list"})),
+        R"([{"name":"vip","visibility":"members","grants":[7],"created":"<T>","webhook":"","client_publish":"off"}])"
+        "\n");
     EXPECT_EQ(normalised(jsonText({"member", "show", "7"})),
               R"({"member_id":7,"tokens":1,"grants":["vip"],"created":"<T>"})"
               "\n");
@@ -925,8 +930,9 @@ TEST_F(AdminCliTest, AppWebhookAndClientPublish)
     auto fresh = parseJson(rotated.out)->getValue<std::string>("webhook_secret");
     EXPECT_NE(fresh, secret);
     EXPECT_EQ(parseJson(rotated.out)->has("push_key"), false);
-    for (const std::vector<std::string>& bad : {std::vector<std::string>{"app", "set", "chat", "--webhook", "ftp://x/y"},
-                                               {"app", "set", "chat", "--client-publish", "everyone"}})
+    for (const std::vector<std::string>& bad :
+         {std::vector<std::string>{"app", "set", "chat", "--webhook", "ftp://x/y"},
+          {"app", "set", "chat", "--client-publish", "everyone"}})
     {
         auto result = admin(bad);
         EXPECT_EQ(result.exit_code, kUsage) << result.err;

@@ -14,14 +14,14 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <atomic>
-#include <unistd.h>
 #include <memory>
 #include <mutex>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <thread>
+#include <unistd.h>
 
 using namespace wsgw::test;
 using namespace std::chrono_literals;
@@ -89,8 +89,8 @@ protected:
         gateway = std::make_unique<TestGateway>(std::move(settings));
         push_key = gateway->addApp("chat");
         gateway->addApp("plain");
-        auto set = gateway->admin({"--json", "app", "set", "chat", "--webhook", backend->url("/backend"),
-                                   "--client-publish", publish});
+        auto set = gateway->admin(
+            {"--json", "app", "set", "chat", "--webhook", backend->url("/backend"), "--client-publish", publish});
         ASSERT_EQ(set.exit_code, 0) << set.err;
         std::lock_guard lock(mutex);
         secret = parse(set.out).extract<Poco::JSON::Object::Ptr>()->getValue<std::string>("webhook_secret");
@@ -421,9 +421,11 @@ TEST_F(GatewayBackendTest, PresenceCountsAndTruncates)
     EXPECT_EQ(clients.back()->subscribe("chat"), reply(200, "subscribe chat success"));
     auto result = httpRequest(gateway->statPort(), "GET", "/presence?app=chat");
     EXPECT_EQ(result.status, 200);
-    EXPECT_EQ(result.body, R"({"app":"chat","connections":5,"members":[10,20],"anonymous":1,"truncated":true})" "\n");
+    EXPECT_EQ(result.body, R"({"app":"chat","connections":5,"members":[10,20],"anonymous":1,"truncated":true})"
+                           "\n");
     auto empty = httpRequest(gateway->statPort(), "GET", "/presence?app=plain");
-    EXPECT_EQ(empty.body, R"({"app":"plain","connections":0,"members":[],"anonymous":0})" "\n");
+    EXPECT_EQ(empty.body, R"({"app":"plain","connections":0,"members":[],"anonymous":0})"
+                          "\n");
     EXPECT_EQ(httpRequest(gateway->statPort(), "GET", "/presence?app=nosuch").status, 404);
     EXPECT_EQ(httpRequest(gateway->statPort(), "GET", "/presence").status, 400);
 }
@@ -455,7 +457,8 @@ TEST_F(GatewayBackendTest, HangingBackendDelaysNoPush)
         ASSERT_EQ(result.status, 202) << result.body;
         for (auto& c : clients)
             ASSERT_EQ(c->receiveText(), R"({"app":"chat","member_id":-1,"text":"p)" + std::to_string(i) + "\"}");
-        worst = std::max<int64_t>(worst, std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - begin).count());
+        worst = std::max<int64_t>(worst,
+                                  std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - begin).count());
     }
     EXPECT_LT(worst, 1000) << "a push took " << worst << " ms to reach 1,000 subscribers";
     EXPECT_EQ(backend->inFlight(), 1u); // still held: delivery never waited for it

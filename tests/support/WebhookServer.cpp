@@ -1,12 +1,12 @@
 #include "support/WebhookServer.h"
 
+#include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServer.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
-#include <Poco/Net/Context.h>
 #include <Poco/Net/SSLManager.h>
 #include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/ServerSocket.h>
@@ -70,8 +70,9 @@ WebhookServer::WebhookServer(Handler handler, const Options& options) : handler_
     {
         static std::once_flag once;
         std::call_once(once, [] { Poco::Net::initializeSSL(); });
-        Poco::Net::Context::Ptr context = new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, options.key_file,
-                                                                 options.cert_file, "", Poco::Net::Context::VERIFY_NONE);
+        Poco::Net::Context::Ptr context =
+            new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, options.key_file, options.cert_file, "",
+                                   Poco::Net::Context::VERIFY_NONE);
         socket = Poco::Net::SecureServerSocket(Poco::Net::SocketAddress("127.0.0.1", 0), 256, context);
     }
     else
@@ -83,7 +84,8 @@ WebhookServer::WebhookServer(Handler handler, const Options& options) : handler_
     params->setMaxThreads(200);
     params->setMaxQueued(512);
     params->setKeepAlive(true);
-    params->setKeepAliveTimeout(Poco::Timespan(std::chrono::duration_cast<std::chrono::microseconds>(options.keep_alive).count()));
+    params->setKeepAliveTimeout(
+        Poco::Timespan(std::chrono::duration_cast<std::chrono::microseconds>(options.keep_alive).count()));
     pool_ = std::make_unique<Poco::ThreadPool>(2, 200);
     server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(*this), *pool_, socket, params);
     server_->start();

@@ -1,7 +1,6 @@
 #include "auth/JwtVerifier.h"
 
 #include "auth/AppsClaim.h"
-
 #include "model/Names.h"
 
 #include <Poco/Base64Decoder.h>

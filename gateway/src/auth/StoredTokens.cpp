@@ -1,5 +1,4 @@
 #include "auth/Authenticator.h"
-
 #include "store/Secret.h"
 
 namespace wsgw::auth {

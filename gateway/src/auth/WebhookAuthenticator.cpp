@@ -43,10 +43,7 @@ bool onlyWhitespace(const std::string& text)
 } // namespace
 
 WebhookAuthenticator::WebhookAuthenticator(const config::Settings& settings, hub::Metrics& metrics)
-    : timeout_(settings.webhook_timeout),
-      cache_ttl_(settings.webhook_cache),
-      metrics_(metrics),
-      caller_([&] {
+    : timeout_(settings.webhook_timeout), cache_ttl_(settings.webhook_cache), metrics_(metrics), caller_([&] {
           outbound::HttpCaller::Options options;
           options.name = "authorizer";
           options.max_in_flight = settings.webhook_concurrency;
@@ -187,8 +184,7 @@ void WebhookAuthenticator::remember(const std::string& key, const Verdict& verdi
 void WebhookAuthenticator::logUnavailable(const Verdict& verdict)
 {
     // One line per second at most: a down authorizer must not flood the log.
-    const int64_t second =
-        std::chrono::duration_cast<std::chrono::seconds>(Clock::now().time_since_epoch()).count();
+    const int64_t second = std::chrono::duration_cast<std::chrono::seconds>(Clock::now().time_since_epoch()).count();
     int64_t last = last_warning_s_.load(std::memory_order_relaxed);
     if (last != second && last_warning_s_.compare_exchange_strong(last, second))
         Poco::Logger::get("wsgw.auth").warning("login answered 503 auth unavailable: %s", verdict.reason);

@@ -27,8 +27,7 @@ public:
     /// auth.webhook_ca_file is unusable. METRICS must outlive this.
     WebhookAuthenticator(const config::Settings& settings, hub::Metrics& metrics);
     /// The authorizer the settings configure, or null when auth.webhook_url is empty.
-    static std::unique_ptr<WebhookAuthenticator> fromSettings(const config::Settings& settings,
-                                                              hub::Metrics& metrics);
+    static std::unique_ptr<WebhookAuthenticator> fromSettings(const config::Settings& settings, hub::Metrics& metrics);
 
     std::optional<Verdict> check(const Login& login, const Later& later) override;
 

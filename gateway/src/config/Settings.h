@@ -78,18 +78,18 @@ struct Settings
     size_t push_max_body_bytes = 1024 * 1024;
 
     // [auth]
-    std::string jwt_secret;      ///< SPEC §6: HS256 key of member JWTs; empty = no HS256
-    std::string jwt_public_key;  ///< PEM public key file (RSA = RS256, EC P-256 = ES256); empty = none
-    bool jwt_require_exp = true; ///< a JWT without exp is refused
-    Millis jwt_leeway{5000};     ///< clock skew allowed on exp, nbf and iat
-    std::string jwt_audience;    ///< aud must name it; empty = aud not checked
-    std::string jwt_issuer;      ///< iss must equal it; empty = iss not checked
-    std::string webhook_url;               ///< SPEC §6 authorizer (http:// or https://); empty = none
-    Millis webhook_timeout{2000};          ///< from the login to the authorizer's whole answer
-    Millis webhook_cache{30000};           ///< how long an accepted (member, token) is remembered; 0 = off
-    size_t webhook_concurrency = 64;       ///< authorizer calls in flight at most; over it, 503
-    bool webhook_forward_cookies = false;  ///< send the upgrade's Cookie header to the authorizer
-    std::string webhook_ca_file;           ///< PEM CAs trusted for an https:// authorizer besides the system's
+    std::string jwt_secret;               ///< SPEC §6: HS256 key of member JWTs; empty = no HS256
+    std::string jwt_public_key;           ///< PEM public key file (RSA = RS256, EC P-256 = ES256); empty = none
+    bool jwt_require_exp = true;          ///< a JWT without exp is refused
+    Millis jwt_leeway{5000};              ///< clock skew allowed on exp, nbf and iat
+    std::string jwt_audience;             ///< aud must name it; empty = aud not checked
+    std::string jwt_issuer;               ///< iss must equal it; empty = iss not checked
+    std::string webhook_url;              ///< SPEC §6 authorizer (http:// or https://); empty = none
+    Millis webhook_timeout{2000};         ///< from the login to the authorizer's whole answer
+    Millis webhook_cache{30000};          ///< how long an accepted (member, token) is remembered; 0 = off
+    size_t webhook_concurrency = 64;      ///< authorizer calls in flight at most; over it, 503
+    bool webhook_forward_cookies = false; ///< send the upgrade's Cookie header to the authorizer
+    std::string webhook_ca_file;          ///< PEM CAs trusted for an https:// authorizer besides the system's
 
     // [apps]
     UnknownApps unknown_apps = UnknownApps::Reject;

@@ -1,9 +1,8 @@
 #include "http/Router.h"
 
-#include "model/Names.h"
-
 #include "http/JsonReply.h"
 #include "http/Server.h"
+#include "model/Names.h"
 #include "web/Assets.h"
 
 #include <Poco/Net/HTTPRequestHandler.h>
@@ -97,8 +96,7 @@ Poco::Net::HTTPRequestHandler* StatRouter::createRequestHandler(const Poco::Net:
                 }
             }
             catch (const Poco::Exception&)
-            {
-            }
+            {}
             if (!model::isValidAppName(app))
             {
                 sendError(response, 400, "say which app: /presence?app=NAME");

@@ -27,16 +27,17 @@ struct Metrics
     std::atomic<uint64_t> protocol_errors{0};
     std::atomic<uint64_t> idle_timeouts{0};
     std::atomic<uint64_t> revoked_closes{0};
-    std::atomic<uint64_t> token_expired_closes{0}; ///< SPEC §6: JWT sessions ended at their exp
+    std::atomic<uint64_t> token_expired_closes{0};    ///< SPEC §6: JWT sessions ended at their exp
     std::atomic<uint64_t> auth_webhook_calls{0};      ///< SPEC §6: logins sent to the authorizer
     std::atomic<uint64_t> auth_webhook_cache_hits{0}; ///< logins the authorizer's cached answer accepted
     std::atomic<uint64_t> auth_unavailable{0};        ///< logins answered 503: authorizer down, slow or saturated
-    std::atomic<uint64_t> client_publishes{0};       ///< SPEC §7: client messages delivered to an app's subscribers
-    std::atomic<uint64_t> rpcs{0};                   ///< RPCs answered (any code)
-    std::atomic<uint64_t> backend_calls{0};          ///< publish and RPC calls sent to app backends
-    std::atomic<uint64_t> backend_failures{0};       ///< of which failed: no answer in time, unreachable, saturated
-    std::atomic<uint64_t> backend_events_sent{0};    ///< subscription events an app backend took (2xx)
-    std::atomic<uint64_t> backend_events_dropped{0}; ///< events dropped: queue full, or retried past apps.webhook_retry_ms
+    std::atomic<uint64_t> client_publishes{0};        ///< SPEC §7: client messages delivered to an app's subscribers
+    std::atomic<uint64_t> rpcs{0};                    ///< RPCs answered (any code)
+    std::atomic<uint64_t> backend_calls{0};           ///< publish and RPC calls sent to app backends
+    std::atomic<uint64_t> backend_failures{0};        ///< of which failed: no answer in time, unreachable, saturated
+    std::atomic<uint64_t> backend_events_sent{0};     ///< subscription events an app backend took (2xx)
+    std::atomic<uint64_t> backend_events_dropped{
+        0}; ///< events dropped: queue full, or retried past apps.webhook_retry_ms
 
     static void add(std::atomic<uint64_t>& counter, uint64_t n = 1) { counter.fetch_add(n, std::memory_order_relaxed); }
     static void add(std::atomic<int64_t>& gauge, int64_t n) { gauge.fetch_add(n, std::memory_order_relaxed); }

@@ -2,12 +2,10 @@
 
 #include <Poco/Logger.h>
 
+#include <algorithm>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-
 #include <pthread.h>
-
-#include <algorithm>
 #include <random>
 #include <stdexcept>
 
@@ -45,11 +43,8 @@ std::string signature(std::string_view secret, std::string_view body)
 }
 
 AppBackends::AppBackends(const config::Settings& settings, hub::Metrics& metrics)
-    : timeout_(settings.app_webhook_timeout),
-      retry_(settings.app_webhook_retry),
-      max_queued_(settings.app_max_queued_events),
-      metrics_(metrics),
-      calls_([&] {
+    : timeout_(settings.app_webhook_timeout), retry_(settings.app_webhook_retry),
+      max_queued_(settings.app_max_queued_events), metrics_(metrics), calls_([&] {
           HttpCaller::Options options;
           options.name = "backend";
           options.max_in_flight = settings.app_webhook_concurrency;
@@ -288,7 +283,8 @@ void AppBackends::finishBatch(const std::string& app, bool ok)
         {
             // Exponential backoff with jitter (0.5-1x), capped.
             static thread_local std::minstd_rand random{std::random_device{}()};
-            auto backoff = std::min<std::chrono::milliseconds>(kMaxBackoff, kFirstBackoff * (1 << std::min(queue.attempts - 1, 10)));
+            auto backoff = std::min<std::chrono::milliseconds>(kMaxBackoff,
+                                                               kFirstBackoff * (1 << std::min(queue.attempts - 1, 10)));
             auto jittered = std::chrono::milliseconds(
                 backoff.count() / 2 + static_cast<int64_t>(random() % static_cast<unsigned>(backoff.count() / 2 + 1)));
             queue.next_try = std::min(now + jittered, queue.first_try + retry_);

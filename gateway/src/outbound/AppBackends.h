@@ -62,10 +62,10 @@ private:
         std::string url;
         std::string secret;
         std::deque<std::string> items;
-        Clock::time_point oldest{};      ///< when the oldest queued item came
-        std::vector<std::string> batch;  ///< being sent, or waiting for its retry
-        Clock::time_point first_try{};   ///< of the current batch
-        Clock::time_point next_try{};    ///< retry not before
+        Clock::time_point oldest{};     ///< when the oldest queued item came
+        std::vector<std::string> batch; ///< being sent, or waiting for its retry
+        Clock::time_point first_try{};  ///< of the current batch
+        Clock::time_point next_try{};   ///< retry not before
         int attempts = 0;
         bool in_flight = false;
     };

@@ -12,16 +12,15 @@
 #include <Poco/Timespan.h>
 #include <Poco/URI.h>
 
-#include <pthread.h>
-#include <sys/resource.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <istream>
 #include <map>
 #include <mutex>
 #include <ostream>
+#include <pthread.h>
 #include <stdexcept>
+#include <sys/resource.h>
+#include <unistd.h>
 
 namespace wsgw::outbound {
 
@@ -321,9 +320,9 @@ void HttpCaller::work(size_t index)
         queue_.pop_front();
         lock.unlock();
         CallResult result = worker.perform(job);
-        result.elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                std::chrono::steady_clock::now() - job.submitted)
-                                .count();
+        result.elapsed_ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - job.submitted)
+                .count();
         in_flight_.fetch_sub(1, std::memory_order_relaxed);
         try
         {

@@ -9,6 +9,8 @@
 /// belongs (an event loop's queue). submit() and inFlight() any thread;
 /// construction and stop() startup/shutdown only.
 
+#include <Poco/Net/Context.h>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -21,8 +23,6 @@
 #include <thread>
 #include <utility>
 #include <vector>
-
-#include <Poco/Net/Context.h>
 
 namespace wsgw::outbound {
 
@@ -74,7 +74,7 @@ public:
         size_t max_in_flight = 64;     ///< submitted and not yet completed; also the number of threads at most
         size_t max_response_bytes = 65536;
         std::string ca_file; ///< PEM file of CAs trusted for https:// besides the system's; empty = system only
-        int nice = 5; ///< added to the worker threads' nice value: the event loops win a shared core
+        int nice = 5;        ///< added to the worker threads' nice value: the event loops win a shared core
     };
     /// Called once per accepted call, on a worker thread, after the call
     /// stopped counting as in flight. Must not block for long.

@@ -444,8 +444,9 @@ void SessionProtocol::publish(EventLoop& loop, Connection& c, protocol::Subscrib
                 else if (auto rewritten = publishRewrite(result.body); !rewritten)
                 {
                     Poco::Logger::get("wsgw.session")
-                        .warning("app %s: its backend answered a publish 200 with a body that is not {\"text\":\"...\"}",
-                                 app);
+                        .warning(
+                            "app %s: its backend answered a publish 200 with a body that is not {\"text\":\"...\"}",
+                            app);
                     l.sendText(*conn, protocol::gatewayReply(protocol::Reply::PublishUnavailable, app));
                 }
                 else

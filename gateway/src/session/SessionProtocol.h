@@ -51,8 +51,7 @@ private:
     /// Asks the login methods about REQUEST's token under the failed-login
     /// limiter. The verdict is applied by conclude(), now or, when a method
     /// answers later, in a task on C's loop; C reads no further message meanwhile.
-    void login(transport::EventLoop& loop, transport::Connection& c, const protocol::AuthRequest& request,
-               bool reauth);
+    void login(transport::EventLoop& loop, transport::Connection& c, const protocol::AuthRequest& request, bool reauth);
     /// Turns VERDICT into the session and its reply (SPEC §1, §6); a refusal is counted and logged here.
     void conclude(transport::EventLoop& loop, transport::Connection& c, int64_t member_id, bool reauth,
                   auth::Verdict& verdict, bool counted);

@@ -99,7 +99,11 @@ std::vector<AppInfo> Store::listApps()
     while (stmt.step())
     {
         by_id[stmt.columnInt64(0)] = apps.size();
-        apps.push_back({stmt.columnText(1), visibilityColumn(stmt, 2), stmt.columnInt64(3), {}, stmt.columnText(4),
+        apps.push_back({stmt.columnText(1),
+                        visibilityColumn(stmt, 2),
+                        stmt.columnInt64(3),
+                        {},
+                        stmt.columnText(4),
                         parseClientPublish(stmt.columnText(5)).value_or(ClientPublish::Off)});
     }
     auto grants = db_.prepare("SELECT app_id, member_id FROM grants ORDER BY app_id, member_id");
@@ -117,12 +121,12 @@ AppInfo Store::getApp(std::string_view name)
 {
     Transaction tx(db_, Transaction::Kind::Deferred);
     int64_t id = appId(name);
-    auto stmt =
-        db_.prepare("SELECT name, visibility, created_at, webhook_url, client_publish FROM apps WHERE id = ?1");
+    auto stmt = db_.prepare("SELECT name, visibility, created_at, webhook_url, client_publish FROM apps WHERE id = ?1");
     stmt.bind(1, id);
     stmt.step();
-    AppInfo app{stmt.columnText(0), visibilityColumn(stmt, 1), stmt.columnInt64(2), {}, stmt.columnText(3),
-                parseClientPublish(stmt.columnText(4)).value_or(ClientPublish::Off)};
+    AppInfo app{stmt.columnText(0),  visibilityColumn(stmt, 1),
+                stmt.columnInt64(2), {},
+                stmt.columnText(3),  parseClientPublish(stmt.columnText(4)).value_or(ClientPublish::Off)};
     auto grants = db_.prepare("SELECT member_id FROM grants WHERE app_id = ?1 ORDER BY member_id");
     grants.bind(1, id);
     while (grants.step())
@@ -396,8 +400,8 @@ Snapshot Store::loadSnapshot()
     auto generation = db_.prepare("SELECT value FROM meta WHERE key = 'generation'");
     if (generation.step())
         snapshot.generation = generation.columnInt64(0);
-    auto apps =
-        db_.prepare("SELECT id, name, visibility, push_key_hash, webhook_url, webhook_secret, client_publish FROM apps");
+    auto apps = db_.prepare(
+        "SELECT id, name, visibility, push_key_hash, webhook_url, webhook_secret, client_publish FROM apps");
     while (apps.step())
     {
         auto hash = digestFromHex(apps.columnText(3));

@@ -1,8 +1,9 @@
 // What the authorizer is sent and what its answers mean (SPEC §6), without a
 // network: WebhookAuthenticator::requestBody and ::interpret.
 
-#include "auth/Authenticator.h"
 #include "auth/WebhookAuthenticator.h"
+
+#include "auth/Authenticator.h"
 
 #include <gtest/gtest.h>
 
@@ -30,8 +31,9 @@ TEST(WebhookAuthenticatorTest, RequestBodyHasTheFourMembers)
     login.address = "2001:db8::1";
     std::string headers = R"({"user-agent":"x"})";
     login.headers = &headers;
-    EXPECT_EQ(WebhookAuthenticator::requestBody(login),
-              R"({"member_id":-9223372036854775807,"token":"t\"o\\k","address":"2001:db8::1","headers":{"user-agent":"x"}})");
+    EXPECT_EQ(
+        WebhookAuthenticator::requestBody(login),
+        R"({"member_id":-9223372036854775807,"token":"t\"o\\k","address":"2001:db8::1","headers":{"user-agent":"x"}})");
     login.headers = nullptr;
     EXPECT_EQ(WebhookAuthenticator::requestBody(login),
               R"({"member_id":-9223372036854775807,"token":"t\"o\\k","address":"2001:db8::1","headers":{}})");
@@ -54,7 +56,8 @@ TEST(WebhookAuthenticatorTest, TwoHundredAccepts)
 
 TEST(WebhookAuthenticatorTest, UnreadableGrantsAreUnavailable)
 {
-    for (const std::string body : {"not json", "[1]", R"({"apps":"vip"})", R"({"apps":[1]})", R"({"apps":["bad name"]})"})
+    for (const std::string body :
+         {"not json", "[1]", R"({"apps":"vip"})", R"({"apps":[1]})", R"({"apps":["bad name"]})"})
         EXPECT_EQ(WebhookAuthenticator::interpret(answered(200, body)).status, Verdict::Status::Unavailable) << body;
 }
 

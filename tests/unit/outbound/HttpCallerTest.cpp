@@ -3,8 +3,9 @@
 // bound, a stale kept-alive connection, oversized answers, and TLS
 // verification (a test CA, and a certificate for another name).
 
-#include "outbound/AppBackends.h"
 #include "outbound/HttpCaller.h"
+
+#include "outbound/AppBackends.h"
 #include "support/Process.h"
 #include "support/TempDir.h"
 #include "support/WebhookServer.h"
@@ -178,16 +179,19 @@ protected:
     void serve(const std::string& names)
     {
         server.reset();
-        auto r = runProcess({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                             "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", dir.file("key.pem"), "-out",
-                             dir.file("cert.pem"), "-days", "2", "-subj", "/CN=wsgw-test", "-addext",
-                             "subjectAltName=" + names});
+        auto r =
+            runProcess({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                        "-nodes", "-keyout", dir.file("key.pem"), "-out", dir.file("cert.pem"), "-days", "2", "-subj",
+                        "/CN=wsgw-test", "-addext", "subjectAltName=" + names});
         ASSERT_EQ(r.exit_code, 0) << r.err;
         WebhookServer::Options server_options;
         server_options.cert_file = dir.file("cert.pem");
         server_options.key_file = dir.file("key.pem");
-        server = std::make_unique<WebhookServer>([](const HookRequest&) { return HookAnswer{200, "secure"}; },
-                                                 server_options);
+        server = std::make_unique<WebhookServer>(
+            [](const HookRequest&) {
+                return HookAnswer{200, "secure"};
+            },
+            server_options);
     }
 
     TempDir dir;

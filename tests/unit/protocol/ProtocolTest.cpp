@@ -376,8 +376,10 @@ TEST(ClientMessageTest, PublishAndRpcForms)
 // SPEC §7: the RPC frame keeps the original's three keys first.
 TEST(ServerMessageTest, RpcReplyShape)
 {
-    EXPECT_EQ(rpcReply("x", 42, "a\"b", "s-1", 200), R"({"app":"x","member_id":42,"text":"a\"b","seqno":"s-1","code":200})");
+    EXPECT_EQ(rpcReply("x", 42, "a\"b", "s-1", 200),
+              R"({"app":"x","member_id":42,"text":"a\"b","seqno":"s-1","code":200})");
     EXPECT_EQ(rpcReply("x", -1, "", "9", 504), R"({"app":"x","member_id":-1,"text":"","seqno":"9","code":504})");
-    EXPECT_EQ(gatewayReply(Reply::PublishTooFast, "chat"),
-              R"({"app":"gateway","member_id":-1,"text":"{\"code\":429,\"message\":\"publish chat refused: too many messages\"}"})");
+    EXPECT_EQ(
+        gatewayReply(Reply::PublishTooFast, "chat"),
+        R"({"app":"gateway","member_id":-1,"text":"{\"code\":429,\"message\":\"publish chat refused: too many messages\"}"})");
 }
