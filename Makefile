@@ -9,7 +9,7 @@ CMAKE_FLAGS ?=
 
 # Build and test dependencies, all from Debian 12.
 DEPS := cmake g++ make pkg-config libpoco-dev libsqlite3-dev libboost-program-options-dev \
-        libgtest-dev sqlite3 curl python3 python3-websockets node-ws openssl
+        libgtest-dev sqlite3 curl python3 python3-websockets node-ws openssl libhiredis-dev redis-server
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
