@@ -4,6 +4,7 @@
 /// Registry and a push is posted to every loop, so a loop never looks at
 /// another loop's connections.
 
+#include "hub/ClusterLink.h"
 #include "hub/Subscriber.h"
 
 #include <cstdint>
@@ -22,6 +23,10 @@ public:
     Registry() = default;
     Registry(const Registry&) = delete;
     Registry& operator=(const Registry&) = delete;
+
+    /// SPEC §9: LINK (null when alone) hears when an app gets its first
+    /// subscriber on this registry and when it loses its last. Startup only.
+    void setClusterLink(ClusterLink* link) noexcept { link_ = link; }
 
     /// Subscribes S to APP. Returns false if it was subscribed already
     /// (SPEC §1: subscribing twice is not an error and delivers once).
@@ -72,6 +77,7 @@ private:
 
     AppMap apps_;
     std::unordered_map<int64_t, std::vector<Subscriber*>> members_;
+    ClusterLink* link_ = nullptr;
 };
 
 template <typename F>

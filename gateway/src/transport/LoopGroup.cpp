@@ -13,12 +13,23 @@ Frame makeSharedTextFrame(const std::string& payload)
     return std::make_shared<const std::string>(makeFrame(Opcode::Text, payload));
 }
 
+std::string_view framePayload(const std::string& frame)
+{
+    // RFC 6455 §5.2: 7-bit length, or 126 + 16 bits, or 127 + 64 bits; no mask from a server.
+    if (frame.size() < 2)
+        return {};
+    const auto length = static_cast<uint8_t>(frame[1]) & 0x7F;
+    const size_t header = length == 127 ? 10 : length == 126 ? 4 : 2;
+    return std::string_view(frame).substr(std::min(header, frame.size()));
+}
+
 LoopGroup::LoopGroup(const config::Settings& settings, MessageHandler& messages, HttpHandler& requests,
-                     hub::Metrics& metrics, hub::PeerLimits& peers, hub::SnapshotHolder& snapshots)
-    : http_peers_(settings.http_max_connections_per_ip)
+                     hub::Metrics& metrics, hub::PeerLimits& peers, hub::SnapshotHolder& snapshots,
+                     hub::ClusterLink* cluster)
+    : http_peers_(settings.http_max_connections_per_ip), cluster_(cluster)
 {
     unsigned count = settings.threads ? settings.threads : std::max(1u, std::thread::hardware_concurrency());
-    LoopContext context{settings, messages, requests, metrics, peers, http_peers_, partial_bytes_, *this};
+    LoopContext context{settings, messages, requests, metrics, peers, http_peers_, partial_bytes_, *this, cluster};
     for (unsigned i = 0; i < count; ++i)
         loops_.push_back(std::make_unique<EventLoop>(static_cast<int>(i), context, snapshots.get()));
 }
@@ -86,6 +97,15 @@ void LoopGroup::deliver(EventLoop& origin, std::vector<Outgoing> pushes, Deliver
                 job->origin->post([job](EventLoop& o) { job->done(o, job->counts); });
         });
     }
+}
+
+void LoopGroup::deliverRemote(std::vector<Outgoing> pushes)
+{
+    // One task per loop for everything the broker read in one turn: the
+    // pushes are shared, each loop queues the same frames on its own subscribers.
+    auto shared = std::make_shared<const std::vector<Outgoing>>(std::move(pushes));
+    for (auto& loop : loops_)
+        loop->post([shared](EventLoop& l) { l.deliver(*shared); });
 }
 
 void LoopGroup::applySnapshot(hub::SnapshotPtr snapshot)
