@@ -1,6 +1,7 @@
 #include "cluster/RedisConnection.h"
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fcntl.h>
 #include <netdb.h>
@@ -21,6 +22,12 @@ void appendNumber(std::string& out, char kind, size_t n)
     char buffer[24];
     int length = std::snprintf(buffer, sizeof(buffer), "%c%zu\r\n", kind, n);
     out.append(buffer, static_cast<size_t>(length));
+}
+
+int64_t monotonicMs()
+{
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
 }
 
 } // namespace
@@ -138,7 +145,9 @@ void RedisConnection::command(const std::vector<std::string_view>& args, Callbac
         return;
     }
     append(args);
-    pending_.push_back({std::move(callback), now_ms_});
+    // The clock now, not at the last event: an idle connection's next command
+    // must not look as if it had waited since then.
+    pending_.push_back({std::move(callback), monotonicMs()});
 }
 
 void RedisConnection::commandNoReply(const std::vector<std::string_view>& args)
