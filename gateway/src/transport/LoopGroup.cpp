@@ -3,6 +3,7 @@
 #include "hub/Completion.h"
 #include "transport/FrameWriter.h"
 
+#include <iterator>
 #include <mutex>
 #include <thread>
 
@@ -31,7 +32,10 @@ LoopGroup::LoopGroup(const config::Settings& settings, MessageHandler& messages,
     unsigned count = settings.threads ? settings.threads : std::max(1u, std::thread::hardware_concurrency());
     LoopContext context{settings, messages, requests, metrics, peers, http_peers_, partial_bytes_, *this, cluster};
     for (unsigned i = 0; i < count; ++i)
+    {
         loops_.push_back(std::make_unique<EventLoop>(static_cast<int>(i), context, snapshots.get()));
+        inboxes_.push_back(std::make_unique<RemoteInbox>());
+    }
 }
 
 LoopGroup::~LoopGroup() = default;
@@ -101,11 +105,32 @@ void LoopGroup::deliver(EventLoop& origin, std::vector<Outgoing> pushes, Deliver
 
 void LoopGroup::deliverRemote(std::vector<Outgoing> pushes)
 {
-    // One task per loop for everything the broker read in one turn: the
-    // pushes are shared, each loop queues the same frames on its own subscribers.
-    auto shared = std::make_shared<const std::vector<Outgoing>>(std::move(pushes));
-    for (auto& loop : loops_)
-        loop->post([shared](EventLoop& l) { l.deliver(*shared); });
+    // The frames are shared: each loop queues the same bytes on its own subscribers.
+    for (size_t i = 0; i < loops_.size(); ++i)
+    {
+        RemoteInbox& inbox = *inboxes_[i];
+        bool post = false;
+        {
+            std::lock_guard lock(inbox.mutex);
+            if (i + 1 == loops_.size())
+                std::move(pushes.begin(), pushes.end(), std::back_inserter(inbox.pending));
+            else
+                inbox.pending.insert(inbox.pending.end(), pushes.begin(), pushes.end());
+            post = !inbox.posted;
+            inbox.posted = true;
+        }
+        if (!post)
+            continue; // the loop has not run the last task yet: these go with it
+        loops_[i]->post([&inbox](EventLoop& l) {
+            std::vector<Outgoing> batch;
+            {
+                std::lock_guard lock(inbox.mutex);
+                batch.swap(inbox.pending);
+                inbox.posted = false;
+            }
+            l.deliver(batch);
+        });
+    }
 }
 
 void LoopGroup::applySnapshot(hub::SnapshotPtr snapshot)

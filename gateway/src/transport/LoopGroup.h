@@ -14,6 +14,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,7 +51,10 @@ public:
     void deliver(EventLoop& origin, std::vector<Outgoing> pushes, Delivered done);
 
     /// SPEC §9: queues PUSHES that came from another node on every loop, in
-    /// order, without counting recipients. Any thread (the broker's).
+    /// order, without counting recipients. While a loop has not yet taken the
+    /// previous ones, new ones join them, so a busy loop delivers many pushes
+    /// per flush (one writev per subscriber for all of them) instead of one.
+    /// Any thread (the broker's).
     void deliverRemote(std::vector<Outgoing> pushes);
 
     /// The cluster link the loops report to; null when alone.
@@ -80,6 +84,14 @@ private:
     std::atomic<int64_t> partial_bytes_{0};
     std::vector<std::unique_ptr<EventLoop>> loops_;
     hub::ClusterLink* cluster_ = nullptr;
+    /// Pushes from other nodes waiting for one loop (deliverRemote).
+    struct RemoteInbox
+    {
+        std::mutex mutex;
+        std::vector<Outgoing> pending;
+        bool posted = false; ///< a task that will take `pending` is queued on the loop
+    };
+    std::vector<std::unique_ptr<RemoteInbox>> inboxes_;
     size_t next_loop_ = 0; ///< round-robin position; the accepting loop's thread only
 };
 
