@@ -102,7 +102,7 @@ deb-test:
 
 # Benchmark against Nchan (bench/README.md): Release build, nginx-light + nchan from Debian.
 BENCH_BUILD ?= build-bench
-BENCH_DEPS := nginx-light libnginx-mod-nchan util-linux
+BENCH_DEPS := nginx-light libnginx-mod-nchan util-linux redis-server
 .PHONY: bench bench-smoke bench-build
 bench-build:
 	@$(MAKE) --no-print-directory deps DEPS="$(DEPS) $(BENCH_DEPS)"

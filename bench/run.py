@@ -371,8 +371,9 @@ def scenarios(smoke):
          ("wsgw-cluster", "nchan-cluster"), None),
         # 5,000 pushes/s, 1,000 subscribers on B: first published to B itself (local), then to A (cross),
         # on the same two nodes; the figure is the difference of the two p99s.
+        # 5 million deliveries/s is far past Nchan's fan-out here: its losses are noted, not failures.
         ("cluster-rate-5k", dict(mode="rate", clients=small, rate=5000 if not smoke else 500, seconds=secs,
-                                 _local_and_cross=True, **{"settle-ms": 1000}),
+                                 _local_and_cross=True, _reference_may_lose=True, **{"settle-ms": 1000}),
          ("wsgw-cluster", "nchan-cluster"), None),
         # The same at 50 pushes/s (50,000 deliveries/s, rate-50k's load), which both clusters sustain
         # here: what crossing nodes costs when neither is saturated.
@@ -564,7 +565,12 @@ def main():
                           " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                    for k, v in run.items() if k in DETAILS + ["wall_s",
                                        "rss_growth_pct", "fds_end", "threads_end", "hostile_reopened"]), flush=True)
-                    failures += check(name, peer_name, run)
+                    problems = check(name, peer_name, run)
+                    if args.get("_reference_may_lose") and not peer_name.startswith("wsgw"):
+                        for problem in problems:
+                            print(f"    note (reference overloaded, not a failure): {problem}", flush=True)
+                        problems = []
+                    failures += problems
                 except Exception as e:  # one broken run must not hide the others
                     failures.append(f"{name} {peer_name}: {e}")
                     print(f"[{r + 1}/{a.repeats}] {name:17s} {peer_name:5s} FAILED: {e}", flush=True)
