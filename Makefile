@@ -107,7 +107,7 @@ BENCH_DEPS := nginx-light libnginx-mod-nchan util-linux redis-server
 bench-build:
 	@$(MAKE) --no-print-directory deps DEPS="$(DEPS) $(BENCH_DEPS)"
 	cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release -DWSGW_BUILD_TESTS=OFF
-	cmake --build $(BENCH_BUILD) -j$(JOBS) --target wsgw wsgw-bench
+	cmake --build $(BENCH_BUILD) -j$(JOBS) --target wsgw wsgw-bench wsgw-redis-bench
 
 bench: bench-build
 	/usr/bin/python3 bench/run.py --build $(BENCH_BUILD)
