@@ -361,6 +361,32 @@ TEST(ClusterTest, ReplicaDatabaseRefusesAdminWrites)
     EXPECT_NE(list.out.find("match"), std::string::npos);
 }
 
+// SPEC §9 / issue 12: AUTH with cluster.redis_password; a wrong one is a Redis that is down.
+TEST(ClusterTest, NodesAuthenticateWithThePassword)
+{
+    SKIP_WITHOUT_REDIS();
+    RedisServer redis("s3cret-of-the-cluster");
+    auto settings = node(redis.address(), "primary", "node-a");
+    settings["cluster.redis_password"] = "s3cret-of-the-cluster";
+    settings["push.require_key"] = "false";
+    settings["apps.unknown"] = "public";
+    TestGateway a(settings);
+    settings["cluster.role"] = "replica";
+    TestGateway b(settings);
+    WsClient client(b.port());
+    ASSERT_EQ(client.auth(-1, ""), reply(200, "hello stranger"));
+    ASSERT_EQ(client.subscribe("match"), reply(200, "subscribe match success"));
+    ASSERT_TRUE(waitUntil([&] { return subscribers(redis, "match") == 1; }));
+    EXPECT_EQ(wsgw::test::push(a.port(), body("match", "with auth"), "").status, 202);
+    EXPECT_EQ(client.receiveText(), frame("match", "with auth"));
+
+    settings["cluster.redis_password"] = "wrong";
+    TestGateway refused(settings);
+    EXPECT_EQ(metric(refused, "wsgw_cluster_broker_up"), "0");
+    EXPECT_EQ(wsgw::test::push(refused.port(), body("match", "x"), "").status, 503);
+    EXPECT_TRUE(waitUntil([&] { return refused.log().find("AUTH refused") != std::string::npos; })) << refused.log();
+}
+
 // SPEC §9: a node alone has no cluster view and needs no Redis.
 TEST(ClusterTest, NodeAloneHasNoClusterScope)
 {
