@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <future>
 #include <map>
 #include <set>
 #include <memory>
@@ -173,6 +174,33 @@ TEST(ClusterTest, FiveHundredPushesArriveInOrderAndBatchesArePublished)
     auto mixed = wsgw::test::push(c.a.port(), "[" + body("match", "ok") + "," + body("nosuch", "x") + "]", c.key);
     EXPECT_EQ(mixed.status, 207);
     EXPECT_EQ(client.receiveText(), frame("match", "ok"));
+}
+
+// Issue 12: a Redis that stops answering never holds local delivery; the push is answered
+// 503 once cluster.timeout_ms passes, and the node heals when Redis answers again.
+TEST(ClusterTest, SlowRedisNeverStallsLocalDelivery)
+{
+    SKIP_WITHOUT_REDIS();
+    TwoNodes c;
+    WsClient local(c.a.port());
+    ASSERT_EQ(local.auth(-1, ""), reply(200, "hello stranger"));
+    ASSERT_EQ(local.subscribe("match"), reply(200, "subscribe match success"));
+    ASSERT_TRUE(waitUntil([&] { return subscribers(c.redis, "match") == 1; }));
+
+    c.redis.pause();
+    auto started = std::chrono::steady_clock::now();
+    auto pending = std::async(std::launch::async,
+                              [&] { return wsgw::test::push(c.a.port(), body("match", "now"), c.key); });
+    EXPECT_EQ(local.receiveText(400ms), frame("match", "now")); // before Redis answers, or times out
+    auto answer = pending.get();
+    EXPECT_EQ(answer.status, 503) << answer.body;
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 3s);
+
+    c.redis.resume();
+    ASSERT_TRUE(waitUntil([&] { return metric(c.a, "wsgw_cluster_broker_up") == "1"; }, 10s)) << c.a.log();
+    ASSERT_TRUE(waitUntil([&] { return subscribers(c.redis, "match") == 1; }, 10s));
+    EXPECT_EQ(wsgw::test::push(c.a.port(), body("match", "later"), c.key).status, 202);
+    EXPECT_EQ(local.receiveText(), frame("match", "later"));
 }
 
 // SPEC §9: a node subscribes only to the apps it has subscribers for, and

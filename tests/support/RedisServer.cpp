@@ -116,6 +116,18 @@ void RedisServer::stop()
     process_.reset();
 }
 
+void RedisServer::pause()
+{
+    if (process_)
+        process_->kill(SIGSTOP);
+}
+
+void RedisServer::resume()
+{
+    if (process_)
+        process_->kill(SIGCONT);
+}
+
 void RedisServer::start()
 {
     if (process_)

@@ -34,6 +34,9 @@ public:
     void stop();
     /// Starts again on the same port, empty (no persistence: a restart loses everything).
     void start();
+    /// SIGSTOP / SIGCONT: a Redis that is there but does not answer (a slow one).
+    void pause();
+    void resume();
 
     /// Runs one command; returns its reply flattened to strings (an integer as
     /// its digits, an array as its elements, nil as ""). Throws on a connection error.
