@@ -778,8 +778,7 @@ private:
         double cpu = after.cpu_s - before.cpu_s;
         std::ostringstream out;
         out << "\"pushes\":" << sent << ",\"responses\":" << responses << ",\"push_errors\":" << errors
-            << ",\"refused\":" << refused
-            << ",\"first_error_status\":\"" << first_error_ << "\""
+            << ",\"refused\":" << refused << ",\"first_error_status\":\"" << first_error_ << "\""
             << ",\"publisher_reconnects\":" << reconnects << ",\"seconds\":" << elapsed
             << ",\"pushes_per_s\":" << static_cast<double>(sent) / elapsed << ",\"deliveries\":" << deliveries
             << ",\"deliveries_per_s\":" << static_cast<double>(deliveries) / elapsed << ",\"lost\":" << lost

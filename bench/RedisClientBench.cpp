@@ -133,7 +133,8 @@ Result runPoco(const std::string& host, int port, size_t messages, const std::st
     Poco::Redis::AsyncReader reader(sub);
     std::thread own_reader;
     Poco::Redis::Array subscribe;
-    subscribe << "SUBSCRIBE" << "bench:app:match";
+    subscribe << "SUBSCRIBE"
+              << "bench:app:match";
     sub.execute<void>(subscribe);
     sub.flush();
     if (async_reader)
@@ -161,14 +162,16 @@ Result runPoco(const std::string& host, int port, size_t messages, const std::st
         if (count == 1)
         {
             Poco::Redis::Array command;
-            command << "PUBLISH" << "bench:app:match" << payload;
+            command << "PUBLISH"
+                    << "bench:app:match" << payload;
             pub.execute<Poco::Int64>(command);
         }
         else
         {
             std::vector<Poco::Redis::Array> commands(count);
             for (auto& command : commands)
-                command << "PUBLISH" << "bench:app:match" << payload;
+                command << "PUBLISH"
+                        << "bench:app:match" << payload;
             pub.sendCommands(commands);
         }
         sent += count;
@@ -213,7 +216,7 @@ int main(int argc, char** argv)
         std::fflush(stdout);
     }
     auto a = runPoco(host, port, 20, payload, 1, true);
-    std::printf("%-10s %8d %10zu %14.0f   (Poco's AsyncReader: a 100 ms sleep after every reply)\n", "poco-async",
-                1, a.received, a.received / a.seconds);
+    std::printf("%-10s %8d %10zu %14.0f   (Poco's AsyncReader: a 100 ms sleep after every reply)\n", "poco-async", 1,
+                a.received, a.received / a.seconds);
     return 0;
 }

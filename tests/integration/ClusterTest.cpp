@@ -17,8 +17,8 @@
 #include <csignal>
 #include <future>
 #include <map>
-#include <set>
 #include <memory>
+#include <set>
 
 using namespace std::chrono_literals;
 using wsgw::test::RedisServer;
@@ -35,10 +35,8 @@ namespace {
 
 TestGateway::Settings node(const std::string& redis, const std::string& role, const std::string& name)
 {
-    return {{"cluster.redis", redis},
-            {"cluster.role", role},
-            {"cluster.node_name", name},
-            {"cluster.timeout_ms", "500"}};
+    return {
+        {"cluster.redis", redis}, {"cluster.role", role}, {"cluster.node_name", name}, {"cluster.timeout_ms", "500"}};
 }
 
 std::string body(const std::string& app, const std::string& text, int64_t member = -1)
@@ -189,8 +187,8 @@ TEST(ClusterTest, SlowRedisNeverStallsLocalDelivery)
 
     c.redis.pause();
     auto started = std::chrono::steady_clock::now();
-    auto pending = std::async(std::launch::async,
-                              [&] { return wsgw::test::push(c.a.port(), body("match", "now"), c.key); });
+    auto pending =
+        std::async(std::launch::async, [&] { return wsgw::test::push(c.a.port(), body("match", "now"), c.key); });
     EXPECT_EQ(local.receiveText(400ms), frame("match", "now")); // before Redis answers, or times out
     auto answer = pending.get();
     EXPECT_EQ(answer.status, 503) << answer.body;
@@ -275,22 +273,26 @@ TEST(ClusterTest, KilledNodeCostsOnlyItsOwnConnections)
         ASSERT_EQ(client->subscribe("match"), reply(200, "subscribe match success"));
     }
     ASSERT_TRUE(waitUntil([&] { return subscribers(c.redis, "match") == 2; }));
-    ASSERT_TRUE(waitUntil([&] {
-        auto json = statJson(c.a, "scope=cluster&format=json");
-        return json && json->getValue<int>("nodes") == 3;
-    }, 3s));
-    EXPECT_TRUE(waitUntil([&] { return wsgw::test::httpRequest(c.a.statPort(), "GET", "/stat?scope=cluster").body ==
-                                       "match 2\n"; }, 3s));
+    ASSERT_TRUE(waitUntil(
+        [&] {
+            auto json = statJson(c.a, "scope=cluster&format=json");
+            return json && json->getValue<int>("nodes") == 3;
+        },
+        3s));
+    EXPECT_TRUE(waitUntil(
+        [&] { return wsgw::test::httpRequest(c.a.statPort(), "GET", "/stat?scope=cluster").body == "match 2\n"; }, 3s));
 
     ::kill(c.b.pid(), SIGKILL);
     EXPECT_TRUE(on_b.waitForEof(2s));
     auto result = wsgw::test::push(c.a.port(), body("match", "still here"), c.key);
     EXPECT_EQ(result.status, 202);
     EXPECT_EQ(on_c.receiveText(), frame("match", "still here"));
-    EXPECT_TRUE(waitUntil([&] {
-        auto json = statJson(c.a, "scope=cluster&format=json");
-        return json && json->getValue<int>("nodes") == 2;
-    }, 5s));
+    EXPECT_TRUE(waitUntil(
+        [&] {
+            auto json = statJson(c.a, "scope=cluster&format=json");
+            return json && json->getValue<int>("nodes") == 2;
+        },
+        5s));
     EXPECT_TRUE(waitUntil([&] { return metric(c.a, "wsgw_cluster_nodes") == "2"; }, 3s));
     c.b.terminate(1s); // reaps the killed process
 }

@@ -2,9 +2,8 @@
 
 #include "support/Wait.h"
 
-#include <hiredis/hiredis.h>
-
 #include <chrono>
+#include <hiredis/hiredis.h>
 #include <netinet/in.h>
 #include <stdexcept>
 #include <sys/socket.h>
@@ -79,8 +78,9 @@ RedisServer::~RedisServer()
 
 bool RedisServer::launch()
 {
-    std::vector<std::string> args{kRedisServer, "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
-                                  "--appendonly", "no", "--dir", dir_.path().string(), "--daemonize", "no"};
+    std::vector<std::string> args{
+        kRedisServer, "--port", std::to_string(port_), "--bind",      "127.0.0.1", "--save", "", "--appendonly",
+        "no",         "--dir",  dir_.path().string(),  "--daemonize", "no"};
     if (!password_.empty())
         args.insert(args.end(), {"--requirepass", password_});
     Process::Options options;

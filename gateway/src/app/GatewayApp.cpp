@@ -37,8 +37,8 @@
 
 #include <csignal>
 #include <cstdio>
-#include <random>
 #include <iostream>
+#include <random>
 #include <unistd.h>
 
 namespace wsgw::app {
@@ -139,8 +139,8 @@ std::unique_ptr<cluster::Broker> makeBroker(const config::Settings& settings, hu
     options.password = settings.cluster_redis_password;
     options.prefix = settings.cluster_prefix;
     options.node_id = randomNodeId();
-    options.node_name = settings.cluster_node_name.empty() ? hostName() + ":" + std::to_string(port)
-                                                           : settings.cluster_node_name;
+    options.node_name =
+        settings.cluster_node_name.empty() ? hostName() + ":" + std::to_string(port) : settings.cluster_node_name;
     options.timeout = settings.cluster_timeout;
     options.database_subscriber = settings.cluster_role == config::ClusterRole::Replica;
     return std::make_unique<cluster::Broker>(std::move(options), metrics);

@@ -5,8 +5,8 @@
 #include <Poco/Logger.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <cerrno>
+#include <cstdlib>
 #include <future>
 #include <random>
 #include <sys/epoll.h>
@@ -23,7 +23,7 @@ constexpr int kMaxEvents = 64;
 constexpr int64_t kTickMs = 50;
 constexpr int64_t kPingIntervalMs = 1000;
 constexpr int64_t kFirstBackoffMs = 100;
-constexpr int64_t kMaxBackoffMs = 2000; // SPEC §9 and the issue: a Redis restart heals within 10 s
+constexpr int64_t kMaxBackoffMs = 2000;       // SPEC §9 and the issue: a Redis restart heals within 10 s
 constexpr int64_t kUnsubscribeLingerMs = 200; // a lone subscriber that reconnects costs no UNSUBSCRIBE/SUBSCRIBE pair
 constexpr size_t kChannelsPerCommand = 256;   // resubscribing 10,000 apps is 40 commands, not 10,000
 
@@ -528,8 +528,8 @@ void Broker::checkShard(Shard& shard, int64_t now)
     }
     if (shard.sub_ping_since_ms != 0 && now - shard.sub_ping_since_ms > options_.timeout.count())
     {
-        failShard(shard, "no pong on the subscribed connection within " + std::to_string(options_.timeout.count()) +
-                             " ms",
+        failShard(shard,
+                  "no pong on the subscribed connection within " + std::to_string(options_.timeout.count()) + " ms",
                   now);
         return;
     }

@@ -31,10 +31,10 @@ public:
     struct Options
     {
         std::vector<ServerAddress> servers;
-        std::string password;   ///< AUTH with it when not empty
-        std::string prefix;     ///< cluster.prefix
-        std::string node_id;    ///< unique per process: skips our own echo, names our heartbeat
-        std::string node_name;  ///< what operators read (HOST:PORT)
+        std::string password;                    ///< AUTH with it when not empty
+        std::string prefix;                      ///< cluster.prefix
+        std::string node_id;                     ///< unique per process: skips our own echo, names our heartbeat
+        std::string node_name;                   ///< what operators read (HOST:PORT)
         std::chrono::milliseconds timeout{2000}; ///< a connect or reply slower than this: the server is down
         bool database_subscriber = false;        ///< replica: follow the primary's database image
     };
@@ -97,8 +97,8 @@ private:
         std::atomic<bool> up{false};
         bool ever_up = false;
         bool reported_down = false;
-        std::set<std::string> subscribed;           ///< channels SUBSCRIBEd on the live connection
-        std::map<std::string, int64_t> idle_since;  ///< subscribed channels nobody here wants any more
+        std::set<std::string> subscribed;          ///< channels SUBSCRIBEd on the live connection
+        std::map<std::string, int64_t> idle_since; ///< subscribed channels nobody here wants any more
         int64_t retry_at_ms = 0;
         int64_t backoff_ms = 0;
         int64_t connect_started_ms = 0;

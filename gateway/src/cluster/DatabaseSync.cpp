@@ -67,8 +67,8 @@ void DatabaseShipper::ship(store::Store& db)
     auto image = db.exportImage();
     shipped_generation_ = image.generation;
     broker_.retainDatabase(encodeImage(run_, image.generation, primary_, image.bytes));
-    logger().information("database generation %s shipped to the replicas (%z bytes)",
-                         std::to_string(image.generation), image.bytes.size());
+    logger().information("database generation %s shipped to the replicas (%z bytes)", std::to_string(image.generation),
+                         image.bytes.size());
 }
 
 DatabaseCopier::DatabaseCopier(std::string db_path, hub::Metrics& metrics)

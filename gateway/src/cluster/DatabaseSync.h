@@ -27,9 +27,9 @@ namespace wsgw::cluster {
 /// "wsgwdb1 <run id> <generation> <primary name>\n<image bytes>"
 struct ShippedImage
 {
-    std::string run;      ///< the primary process that shipped it
+    std::string run; ///< the primary process that shipped it
     int64_t generation = 0;
-    std::string primary;  ///< its cluster.node_name
+    std::string primary; ///< its cluster.node_name
     std::string_view bytes;
 };
 std::string encodeImage(std::string_view run, int64_t generation, std::string_view primary, std::string_view bytes);

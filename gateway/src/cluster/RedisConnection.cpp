@@ -34,8 +34,8 @@ int64_t monotonicMs()
 
 std::string_view replyText(const redisReply* reply)
 {
-    if (!reply || !(reply->type == REDIS_REPLY_STRING || reply->type == REDIS_REPLY_STATUS ||
-                    reply->type == REDIS_REPLY_ERROR))
+    if (!reply ||
+        !(reply->type == REDIS_REPLY_STRING || reply->type == REDIS_REPLY_STATUS || reply->type == REDIS_REPLY_ERROR))
         return {};
     return {reply->str, reply->len};
 }

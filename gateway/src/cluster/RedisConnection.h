@@ -6,11 +6,10 @@
 /// In pub/sub mode, replies that no command waits for (messages, subscribe
 /// confirmations, pongs) go to the push handler. Owner's thread only.
 
-#include <hiredis/hiredis.h>
-
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <hiredis/hiredis.h>
 #include <string>
 #include <string_view>
 #include <vector>

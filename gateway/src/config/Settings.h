@@ -101,12 +101,12 @@ struct Settings
     Millis db_poll_interval{250}; ///< how often PRAGMA data_version is checked
 
     // [cluster] (SPEC §9)
-    std::string cluster_redis;          ///< space-separated HOST:PORT of the Redis servers; empty = alone
-    std::string cluster_redis_password; ///< AUTH password; empty = none
+    std::string cluster_redis;           ///< space-separated HOST:PORT of the Redis servers; empty = alone
+    std::string cluster_redis_password;  ///< AUTH password; empty = none
     std::string cluster_prefix = "wsgw"; ///< keys and channels are PREFIX:…
     ClusterRole cluster_role = ClusterRole::Primary;
-    std::string cluster_node_name;      ///< in logs, heartbeats and the replica's refusal; empty = HOSTNAME:port
-    Millis cluster_timeout{2000};       ///< a Redis that does not answer within this is down (pushes get 503)
+    std::string cluster_node_name; ///< in logs, heartbeats and the replica's refusal; empty = HOSTNAME:port
+    Millis cluster_timeout{2000};  ///< a Redis that does not answer within this is down (pushes get 503)
 
     // [shutdown]
     Millis drain_timeout{5000}; ///< SIGTERM: time to flush queued frames before exit
