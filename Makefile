@@ -9,7 +9,7 @@ CMAKE_FLAGS ?=
 
 # Build and test dependencies, all from Debian 12 (chromium and nodejs for the browser tests).
 DEPS := cmake g++ make pkg-config libpoco-dev libsqlite3-dev libboost-program-options-dev \
-        libgtest-dev sqlite3 curl python3 python3-websockets nodejs node-ws openssl chromium
+        libgtest-dev sqlite3 curl python3 python3-websockets nodejs node-ws openssl chromium libhiredis-dev redis-server
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -106,12 +106,12 @@ deb-test:
 
 # Benchmark against Nchan (bench/README.md): Release build, nginx-light + nchan from Debian.
 BENCH_BUILD ?= build-bench
-BENCH_DEPS := nginx-light libnginx-mod-nchan util-linux
+BENCH_DEPS := nginx-light libnginx-mod-nchan util-linux redis-server
 .PHONY: bench bench-smoke bench-build
 bench-build:
 	@$(MAKE) --no-print-directory deps DEPS="$(DEPS) $(BENCH_DEPS)"
 	cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release -DWSGW_BUILD_TESTS=OFF
-	cmake --build $(BENCH_BUILD) -j$(JOBS) --target wsgw wsgw-admin wsgw-bench wsgw-bench-authorizer
+	cmake --build $(BENCH_BUILD) -j$(JOBS) --target wsgw wsgw-admin wsgw-bench wsgw-bench-authorizer wsgw-redis-bench
 
 bench: bench-build
 	/usr/bin/python3 bench/run.py --build $(BENCH_BUILD)

@@ -82,6 +82,11 @@ struct Options
     /// rate mode: subscribe/unsubscribe messages per second (to the app "churn", which has a
     /// backend) sent by the first 64 subscribers while the pushes flow (issue 13's events)
     double sub_churn = 0;
+    int pub_port = 0;         ///< cluster scenarios: publish to this port (another node); 0 = port
+    int settle_ms = 0;        ///< wait this long between subscribing and publishing (a cluster's SUBSCRIBE)
+    /// Redis restarted during the run: a 503 (or a wsgw 202 naming 0 nodes) is an answer, not an error; its
+    /// pushes are counted as refused and not expected. Every other push must arrive.
+    bool tolerate_unavailable = false;
 };
 
 std::string base64url(const unsigned char* data, size_t size)
@@ -331,6 +336,8 @@ struct Publisher
     int fd = -1;
     bool ws = false; ///< publish mode: a subscriber's WebSocket (SPEC §7 client publish), not HTTP
     bool busy = false;
+    uint64_t first_id = 0; ///< the pushes of the request in flight
+    int count = 0;
     bool closing = false; ///< the server said Connection: close
     std::string buffer;
 };
@@ -641,7 +648,7 @@ private:
     }
 
     /// Consumes one HTTP response from P's buffer; true when one was complete.
-    static bool nextResponse(Publisher& p, int& status)
+    static bool nextResponse(Publisher& p, int& status, std::string* body = nullptr)
     {
         auto end = p.buffer.find("\r\n\r\n");
         if (end == std::string::npos)
@@ -665,6 +672,8 @@ private:
             return false;
         // A server may end keep-alive with Connection: close; the publisher then reconnects.
         p.closing = head.find("connection: close") != std::string::npos;
+        if (body)
+            body->assign(p.buffer, end + 4, body_end - end - 4);
         p.buffer.erase(0, body_end);
         return true;
     }
@@ -675,6 +684,7 @@ private:
         std::vector<Publisher> pubs(static_cast<size_t>(publishers));
         const uint32_t kPublisherTag = 1u << 31;
         const bool ws_publish = o_.mode == "publish";
+        const int pub_port = o_.pub_port > 0 ? o_.pub_port : o_.port;
         for (size_t k = 0; k < pubs.size(); ++k)
         {
             if (ws_publish)
@@ -685,7 +695,7 @@ private:
                 pubs[k].ws = true;
                 continue;
             }
-            pubs[k].fd = connectTo(o_.port);
+            pubs[k].fd = connectTo(pub_port);
             watch(pubs[k].fd, kPublisherTag | static_cast<uint32_t>(k), EPOLLIN);
         }
         uint64_t churn_sent = 0;
@@ -696,8 +706,11 @@ private:
         std::vector<uint32_t> delivered;
         delivered.reserve(1 << 20);
         uint64_t sent = 0, completed = 0, responses = 0, errors = 0, reconnects = 0, deliveries = 0;
-        uint64_t unparsed = 0, closes = 0, sub_closed = 0;
+        uint64_t unparsed = 0, closes = 0, sub_closed = 0, refused = 0;
+        std::vector<bool> not_expected; ///< tolerate_unavailable: pushes answered 503 or "nodes":0
         Histogram latency;
+        if (o_.settle_ms > 0)
+            ::usleep(static_cast<useconds_t>(o_.settle_ms) * 1000);
         ServerFigures before = readServer(o_.pid);
         double gen_cpu = ownCpuSeconds();
         auto start = Clock::now();
@@ -807,6 +820,8 @@ private:
             }
             int count = o_.target == "wsgw" ? o_.batch : 1;
             sendAll(p.fd, request(sent, count));
+            p.first_id = sent;
+            p.count = count;
             sent += static_cast<uint64_t>(count);
             p.busy = true;
         };
@@ -868,7 +883,8 @@ private:
             }
             if (id >= delivered.size())
                 delivered.resize(std::max<size_t>(id + 1, delivered.size() * 2), 0);
-            if (++delivered[id] == per_push)
+            const bool counted = id >= not_expected.size() || !not_expected[id];
+            if (++delivered[id] == per_push && counted)
                 ++completed;
             ++deliveries;
             latency.add((now_ns - sent_ns) / 1000);
@@ -904,10 +920,23 @@ private:
                     if (n > 0)
                         p.buffer.append(chunk, static_cast<size_t>(n));
                     int status = 0;
-                    while (nextResponse(p, status))
+                    std::string reply;
+                    while (nextResponse(p, status, &reply))
                     {
                         ++responses;
-                        if (status < 200 || status >= 300)
+                        // A 202 that reached no node is the cluster telling us it was not delivered.
+                        const bool unavailable =
+                            status == 503 || (status == 202 && reply.find("\"nodes\":0,") != std::string::npos);
+                        if (o_.tolerate_unavailable && unavailable)
+                        {
+                            refused += static_cast<uint64_t>(p.count);
+                            completed += static_cast<uint64_t>(p.count);
+                            if (not_expected.size() < p.first_id + static_cast<uint64_t>(p.count))
+                                not_expected.resize(p.first_id + static_cast<uint64_t>(p.count) + 4096, false);
+                            for (int j = 0; j < p.count; ++j)
+                                not_expected[p.first_id + static_cast<uint64_t>(j)] = true;
+                        }
+                        else if (status < 200 || status >= 300)
                         {
                             if (errors++ == 0)
                                 first_error_ = std::to_string(status);
@@ -919,7 +948,7 @@ private:
                         if (p.busy)
                             throw std::runtime_error("a publisher connection closed with a request outstanding");
                         ::close(p.fd);
-                        p.fd = connectTo(o_.port);
+                        p.fd = connectTo(pub_port);
                         p.closing = false;
                         p.buffer.clear();
                         watch(p.fd, tag, EPOLLIN);
@@ -951,6 +980,8 @@ private:
         uint64_t lost = 0, duplicates = 0;
         for (uint64_t id = 0; id < sent; ++id)
         {
+            if (id < not_expected.size() && not_expected[id])
+                continue;
             uint64_t got = id < delivered.size() ? delivered[id] : 0;
             lost += got < per_push ? per_push - got : 0;
             duplicates += got > per_push ? got - per_push : 0;
@@ -965,7 +996,7 @@ private:
         double cpu = after.cpu_s - before.cpu_s;
         std::ostringstream out;
         out << "\"pushes\":" << sent << ",\"responses\":" << responses << ",\"push_errors\":" << errors
-            << ",\"first_error_status\":\"" << first_error_ << "\""
+            << ",\"refused\":" << refused << ",\"first_error_status\":\"" << first_error_ << "\""
             << ",\"publisher_reconnects\":" << reconnects << ",\"seconds\":" << elapsed
             << ",\"pushes_per_s\":" << static_cast<double>(sent) / elapsed << ",\"deliveries\":" << deliveries
             << ",\"deliveries_per_s\":" << static_cast<double>(deliveries) / elapsed << ",\"lost\":" << lost
@@ -1182,6 +1213,7 @@ void usage()
                  "       [--batch K] [--slow K] [--waves K] [--round-trips 3|1] [--max-connecting K]\n"
                  "       [--login anonymous|stored|jwt|webhook] [--jwt-secret S] [--storm N (rate mode)]\n"
                  "       [--sub-churn R (rate mode)]; modes publish (client publish) and rpc (issue 13) too\n"
+                 "       [--pub-port P] [--settle-ms MS] [--tolerate-unavailable 1]\n"
                  "Prints one JSON object with the figures; exits 1 on any error.\n");
 }
 
@@ -1235,6 +1267,12 @@ int main(int argc, char** argv)
             o.storm = std::atoi(value.c_str());
         else if (key == "--sub-churn")
             o.sub_churn = std::atof(value.c_str());
+        else if (key == "--pub-port")
+            o.pub_port = std::atoi(value.c_str());
+        else if (key == "--settle-ms")
+            o.settle_ms = std::atoi(value.c_str());
+        else if (key == "--tolerate-unavailable")
+            o.tolerate_unavailable = value == "1";
         else
         {
             std::fprintf(stderr, "wsgw-bench: unknown option %s\n", key.c_str());

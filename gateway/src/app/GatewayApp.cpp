@@ -6,6 +6,10 @@
 #include "auth/JwtAuthenticator.h"
 #include "auth/JwtVerifier.h"
 #include "auth/WebhookAuthenticator.h"
+#include "cluster/Broker.h"
+#include "cluster/DatabaseSync.h"
+#include "cluster/Heartbeat.h"
+#include "cluster/ShardRing.h"
 #include "config/RuntimeFile.h"
 #include "config/Settings.h"
 #include "http/PublicHandler.h"
@@ -36,7 +40,9 @@
 #include <Poco/Util/OptionSet.h>
 
 #include <csignal>
+#include <cstdio>
 #include <iostream>
+#include <random>
 #include <unistd.h>
 
 namespace wsgw::app {
@@ -99,6 +105,49 @@ std::string localUrl(const std::string& address, int port)
     else if (address.find(':') != std::string::npos)
         host = "[" + address + "]";
     return "http://" + host + ":" + std::to_string(port);
+}
+
+/// 16 hex digits, new on every start: names this process in the cluster.
+std::string randomNodeId()
+{
+    std::random_device random;
+    char text[17];
+    std::snprintf(text, sizeof(text), "%08x%08x", random(), random());
+    return text;
+}
+
+std::string hostName()
+{
+    char name[256] = {};
+    if (::gethostname(name, sizeof(name) - 1) != 0 || !name[0])
+        return "localhost";
+    return name;
+}
+
+/// SPEC §9: the broker for cluster.redis, or null when the node is alone.
+std::unique_ptr<cluster::Broker> makeBroker(const config::Settings& settings, hub::Metrics& metrics, int port)
+{
+    if (settings.cluster_redis.empty())
+        return nullptr;
+    cluster::Broker::Options options;
+    try
+    {
+        options.servers = cluster::parseServerList(settings.cluster_redis);
+    }
+    catch (const std::invalid_argument& e)
+    {
+        throw config::Error("cluster.redis: " + std::string(e.what()));
+    }
+    if (options.servers.empty())
+        return nullptr;
+    options.password = settings.cluster_redis_password;
+    options.prefix = settings.cluster_prefix;
+    options.node_id = randomNodeId();
+    options.node_name =
+        settings.cluster_node_name.empty() ? hostName() + ":" + std::to_string(port) : settings.cluster_node_name;
+    options.timeout = settings.cluster_timeout;
+    options.database_subscriber = settings.cluster_role == config::ClusterRole::Replica;
+    return std::make_unique<cluster::Broker>(std::move(options), metrics);
 }
 
 } // namespace
@@ -240,6 +289,15 @@ int GatewayApp::serve()
     hub::SnapshotPtr initial;
     {
         store::Store db(settings.db_path, settings.db_busy_timeout);
+        // SPEC §9: a replica's database is a copy wsgw-admin must not change (it
+        // keeps the primary's name it last saw); the primary's, or a node
+        // alone, is writable — also after serving as a replica before.
+        const bool clustered = !settings.cluster_redis.empty();
+        auto replica_of = db.replicaOf();
+        if (clustered && settings.cluster_role == config::ClusterRole::Replica)
+            db.setReplicaOf(replica_of.value_or(std::string()));
+        else if (replica_of)
+            db.setReplicaOf(std::nullopt);
         initial = std::make_shared<const store::Snapshot>(db.loadSnapshot());
     }
     log.information("database %s: %z apps, %z members", settings.db_path, initial->apps.size(),
@@ -250,15 +308,17 @@ int GatewayApp::serve()
     auto public_socket = listen("server.port", settings.address, settings.port, settings.http_backlog);
     auto stat_socket = listen("server.stat_port", settings.stat_address, settings.stat_port, 64);
 
+    // SPEC §9: null when alone — then no Redis thread, no Redis needed, nothing changes.
+    auto broker = makeBroker(settings, metrics, public_socket.address().port());
     hub::SnapshotHolder snapshots(initial);
     hub::PeerLimits peers(std::move(peer_limits));
     const std::string admin_key = store::generateSecret();
     http::PushService push(settings, metrics, store::sha256(admin_key));
-    http::PublicHandler public_handler(settings, push, metrics);
+    http::PublicHandler public_handler(settings, push, metrics, broker.get());
     outbound::AppBackends backends(settings, metrics);
     session::SessionProtocol session(logins, &backends);
-    transport::LoopGroup loops(settings, session, public_handler, metrics, peers, snapshots);
-    http::StatService stats(settings, snapshots, loops, metrics);
+    transport::LoopGroup loops(settings, session, public_handler, metrics, peers, snapshots, broker.get());
+    http::StatService stats(settings, snapshots, loops, metrics, broker.get());
 
     loops.start();
     // From here on a failure must stop the loop threads, or the process would wait for them for ever.
@@ -284,6 +344,57 @@ int GatewayApp::serve()
             backends.stop();
         }
     } stop_calls{authorizer, backends};
+
+    std::unique_ptr<cluster::DatabaseCopier> copier;
+    std::unique_ptr<cluster::DatabaseShipper> shipper;
+    std::unique_ptr<cluster::Heartbeat> heartbeat;
+    // Declared after the loops: on an early exit the broker's thread (which
+    // posts to the loops) ends before they do.
+    struct StopBroker
+    {
+        cluster::Broker* broker;
+        ~StopBroker()
+        {
+            if (broker)
+                broker->stop();
+        }
+    } stop_broker{broker.get()};
+    if (broker)
+    {
+        broker->setSink([&loops](std::vector<cluster::Broker::Received>&& received) {
+            // Framed once here, on the broker's thread; every loop shares the frames.
+            std::vector<transport::Outgoing> pushes;
+            pushes.reserve(received.size());
+            for (auto& r : received)
+                pushes.push_back({std::move(r.app), r.member_id, transport::makeSharedTextFrame(r.payload)});
+            loops.deliverRemote(std::move(pushes));
+        });
+        if (settings.cluster_role == config::ClusterRole::Replica)
+        {
+            copier = std::make_unique<cluster::DatabaseCopier>(settings.db_path, metrics);
+            broker->setDatabaseHandler([copier = copier.get()](std::string image) { copier->offer(std::move(image)); });
+            copier->start();
+        }
+        else
+            shipper = std::make_unique<cluster::DatabaseShipper>(*broker, broker->options().node_id,
+                                                                 broker->options().node_name);
+        heartbeat = std::make_unique<cluster::Heartbeat>(*broker, metrics, [&loops] {
+            std::optional<std::map<std::string, hub::ClusterLink::AppCount>> counts;
+            auto live = loops.collectStats(std::chrono::milliseconds(500));
+            if (!live)
+                return counts;
+            counts.emplace();
+            for (const auto& [name, app] : live->apps)
+                (*counts)[name] = {app.connections, static_cast<int64_t>(app.members.size())};
+            return counts;
+        });
+        broker->start();
+        heartbeat->start();
+        const auto& o = broker->options();
+        log.notice("cluster node %s (%s), %s, %z Redis server(s): %s", o.node_name, o.node_id,
+                   std::string(settings.cluster_role == config::ClusterRole::Replica ? "replica" : "primary"),
+                   o.servers.size(), settings.cluster_redis);
+    }
     loops.listen(public_socket.impl()->sockfd());
 
     auto stat_params = httpParams(settings);
@@ -304,7 +415,10 @@ int GatewayApp::serve()
         throw StartupError(e.what());
     }
 
-    PermissionWatcher watcher(settings, snapshots, loops);
+    PermissionWatcher::AfterReload after_reload;
+    if (shipper)
+        after_reload = [shipper = shipper.get()](store::Store& db) { shipper->ship(db); };
+    PermissionWatcher watcher(settings, snapshots, loops, std::move(after_reload));
     watcher.start();
 
     log.notice("listening: WebSocket and push on %s port %d, stat on %s port %d, %z event loop(s)", settings.address,
@@ -317,11 +431,17 @@ int GatewayApp::serve()
                std::to_string(settings.drain_timeout.count()));
     notifySystemd("STOPPING=1");
     watcher.stop();
+    if (heartbeat)
+        heartbeat->stop(); // the others stop counting this node at once
     stop_loops.armed = false;
     loops.shutdown(settings.drain_timeout); // stops accepting; requests in progress are answered
     if (authorizer)
         authorizer->stop(); // calls under way end within auth.webhook_timeout_ms
     backends.stop();        // events still queued are dropped (no replay)
+    if (broker)
+        broker->stop();
+    if (copier)
+        copier->stop();
     stat_server.stop();
     ::unlink(runtime_path.c_str());
     log.notice("stopped");

@@ -7,8 +7,8 @@
 namespace wsgw::app {
 
 PermissionWatcher::PermissionWatcher(const config::Settings& settings, hub::SnapshotHolder& snapshots,
-                                     transport::LoopGroup& loops)
-    : settings_(settings), snapshots_(snapshots), loops_(loops)
+                                     transport::LoopGroup& loops, AfterReload after_reload)
+    : settings_(settings), snapshots_(snapshots), loops_(loops), after_reload_(std::move(after_reload))
 {}
 
 PermissionWatcher::~PermissionWatcher()
@@ -62,6 +62,8 @@ void PermissionWatcher::run()
                 loops_.applySnapshot(snapshot);
                 log.information("permissions reloaded: generation %s, %z apps, %z members",
                                 std::to_string(snapshot->generation), snapshot->apps.size(), snapshot->members.size());
+                if (after_reload_)
+                    after_reload_(*db);
             }
             if (failing)
                 log.notice("database readable again");

@@ -9,15 +9,25 @@
 #include "transport/LoopGroup.h"
 
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <thread>
+
+namespace wsgw::store {
+class Store;
+}
 
 namespace wsgw::app {
 
 class PermissionWatcher
 {
 public:
-    PermissionWatcher(const config::Settings& settings, hub::SnapshotHolder& snapshots, transport::LoopGroup& loops);
+    /// Runs after each reload, on the watcher's thread with its own connection
+    /// (SPEC §9: the primary ships the database from here).
+    using AfterReload = std::function<void(store::Store& db)>;
+
+    PermissionWatcher(const config::Settings& settings, hub::SnapshotHolder& snapshots, transport::LoopGroup& loops,
+                      AfterReload after_reload = {});
     ~PermissionWatcher();
 
     void start();
@@ -29,6 +39,7 @@ private:
     const config::Settings& settings_;
     hub::SnapshotHolder& snapshots_;
     transport::LoopGroup& loops_;
+    AfterReload after_reload_;
     std::thread thread_;
     std::mutex mutex_;
     std::condition_variable wake_;

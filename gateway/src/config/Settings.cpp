@@ -144,6 +144,25 @@ const std::vector<Key>& table()
         {"db.path", text(&Settings::db_path)},
         {"db.busy_timeout_ms", millis(&Settings::db_busy_timeout, 0, kDay)},
         {"db.poll_interval_ms", millis(&Settings::db_poll_interval, 10, 60000)},
+        {"cluster.redis", optionalText(&Settings::cluster_redis)},
+        {"cluster.redis_password", optionalText(&Settings::cluster_redis_password)},
+        {"cluster.prefix",
+         [](Settings& s, const std::string& value, const std::string& where) {
+             if (value.empty() || value.find_first_of(" \t\r\n*?[]") != std::string::npos)
+                 throw Error(where + ": '" + value + "' must be a non-empty word without spaces or glob characters");
+             s.cluster_prefix = value;
+         }},
+        {"cluster.role",
+         [](Settings& s, const std::string& value, const std::string& where) {
+             if (value == "primary")
+                 s.cluster_role = ClusterRole::Primary;
+             else if (value == "replica")
+                 s.cluster_role = ClusterRole::Replica;
+             else
+                 throw Error(where + ": '" + value + "' is not primary or replica");
+         }},
+        {"cluster.node_name", optionalText(&Settings::cluster_node_name)},
+        {"cluster.timeout_ms", millis(&Settings::cluster_timeout, 10, kDay)},
         {"shutdown.drain_timeout_ms", millis(&Settings::drain_timeout, 0, kDay)},
     };
     return keys;

@@ -31,6 +31,13 @@ enum class UnknownApps
     Public, ///< behaves as a public app, as every app did in the original ws-gateway
 };
 
+/// SPEC §9: whose database the apps, members and grants come from.
+enum class ClusterRole
+{
+    Primary, ///< its own database, written by wsgw-admin, shipped to the replicas
+    Replica, ///< a copy of the primary's, kept in its own file
+};
+
 struct Settings
 {
     using Millis = std::chrono::milliseconds;
@@ -106,6 +113,14 @@ struct Settings
     std::string db_path = "wsgw.db"; ///< relative paths are relative to the working directory
     Millis db_busy_timeout{5000};
     Millis db_poll_interval{250}; ///< how often PRAGMA data_version is checked
+
+    // [cluster] (SPEC §9)
+    std::string cluster_redis;           ///< space-separated HOST:PORT of the Redis servers; empty = alone
+    std::string cluster_redis_password;  ///< AUTH password; empty = none
+    std::string cluster_prefix = "wsgw"; ///< keys and channels are PREFIX:…
+    ClusterRole cluster_role = ClusterRole::Primary;
+    std::string cluster_node_name; ///< in logs, heartbeats and the replica's refusal; empty = HOSTNAME:port
+    Millis cluster_timeout{2000};  ///< a Redis that does not answer within this is down (pushes get 503)
 
     // [shutdown]
     Millis drain_timeout{5000}; ///< SIGTERM: time to flush queued frames before exit

@@ -137,8 +137,9 @@ std::string bearerToken(const std::string& header)
     return token;
 }
 
-PublicHandler::PublicHandler(const config::Settings& settings, const PushService& push, hub::Metrics& metrics)
-    : settings_(settings), push_(push), metrics_(metrics)
+PublicHandler::PublicHandler(const config::Settings& settings, const PushService& push, hub::Metrics& metrics,
+                             hub::ClusterLink* cluster)
+    : settings_(settings), push_(push), metrics_(metrics), cluster_(cluster)
 {
     std::istringstream words(settings.allowed_origins);
     for (std::string origin; words >> origin;)
@@ -199,21 +200,69 @@ void PublicHandler::push(transport::EventLoop& loop, transport::Connection& c,
         return loop.respond(c, error(405, "use POST /push with a JSON body", "Allow: POST\r\n", true));
     }
     auto prepared = push_.prepare(request.body(), bearerToken(head.get("Authorization", "")), loop.snapshot());
-    auto reply = [this](const PreparedPush& p, const std::vector<size_t>& counts) {
-        auto r = push_.finish(p, counts);
+    auto reply = [this](const PreparedPush& p, const std::vector<size_t>& counts,
+                        const std::vector<int64_t>* nodes = nullptr) {
+        auto r = push_.finish(p, counts, nodes);
         return json(r.status, std::move(r.body),
                     r.status == 401 ? "WWW-Authenticate: Bearer realm=\"wsgw push\"\r\n" : std::string());
     };
     if (prepared.pushes.empty())
         return loop.respond(c, reply(prepared, {}));
+    if (cluster_)
+    {
+        // SPEC §9: a push that cannot reach the other nodes is refused as a
+        // whole and delivered nowhere (so the backend's retry cannot duplicate it).
+        for (const auto& p : prepared.pushes)
+        {
+            if (!cluster_->canPublish(p.app))
+            {
+                auto r = push_.unavailable(prepared);
+                return loop.respond(c, json(r.status, std::move(r.body), "Retry-After: 1\r\n"));
+            }
+        }
+    }
     // Delivered here at once and on the other loops through their queues; the
     // last loop to finish brings the counts back to this one, which answers.
     auto ticket = loop.deferResponse(c);
     auto outgoing = std::move(prepared.pushes);
     auto shared = std::make_shared<PreparedPush>(std::move(prepared));
+    if (!cluster_)
+    {
+        loop.group().deliver(loop, std::move(outgoing),
+                             [ticket, shared, reply](transport::EventLoop& origin, const std::vector<size_t>& counts) {
+                                 origin.respondTo(ticket, reply(*shared, counts));
+                             });
+        return;
+    }
+    // Cluster: local delivery does not wait for Redis, and the publish does not
+    // wait for local delivery; the reply waits for both (both halves end on
+    // this loop, so the join needs no lock).
+    struct Join
+    {
+        std::vector<size_t> counts;
+        std::vector<int64_t> nodes;
+        int remaining = 2;
+    };
+    auto join = std::make_shared<Join>();
+    auto answer = [ticket, shared, join, reply](transport::EventLoop& origin) {
+        if (--join->remaining == 0)
+            origin.respondTo(ticket, reply(*shared, join->counts, &join->nodes));
+    };
+    std::vector<hub::ClusterLink::Item> items;
+    items.reserve(outgoing.size());
+    for (const auto& p : outgoing)
+        items.push_back({p.app, p.member_id, transport::framePayload(*p.frame)});
+    cluster_->publish(std::move(items), [ticket, join, answer](const std::vector<int64_t>& nodes) {
+        // The broker's thread: back to the origin loop.
+        ticket.loop->post([join, answer, nodes](transport::EventLoop& origin) {
+            join->nodes = nodes;
+            answer(origin);
+        });
+    });
     loop.group().deliver(loop, std::move(outgoing),
-                         [ticket, shared, reply](transport::EventLoop& origin, const std::vector<size_t>& counts) {
-                             origin.respondTo(ticket, reply(*shared, counts));
+                         [join, answer](transport::EventLoop& origin, const std::vector<size_t>& counts) {
+                             join->counts = counts;
+                             answer(origin);
                          });
 }
 

@@ -8,6 +8,7 @@
 
 #include "config/Settings.h"
 #include "http/PushService.h"
+#include "hub/ClusterLink.h"
 #include "hub/Metrics.h"
 #include "transport/EventLoop.h"
 
@@ -19,7 +20,9 @@ namespace wsgw::http {
 class PublicHandler : public transport::HttpHandler
 {
 public:
-    PublicHandler(const config::Settings& settings, const PushService& push, hub::Metrics& metrics);
+    /// CLUSTER (SPEC §9; null when alone): where accepted pushes are also published.
+    PublicHandler(const config::Settings& settings, const PushService& push, hub::Metrics& metrics,
+                  hub::ClusterLink* cluster = nullptr);
 
     void onRequest(transport::EventLoop& loop, transport::Connection& c,
                    const transport::HttpRequestReader& request) override;
@@ -34,6 +37,7 @@ private:
     const config::Settings& settings_;
     const PushService& push_;
     hub::Metrics& metrics_;
+    hub::ClusterLink* cluster_;
     std::set<std::string> origins_;
 };
 

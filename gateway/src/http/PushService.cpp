@@ -84,10 +84,25 @@ PreparedPush PushService::prepare(std::string_view body, std::string_view bearer
     return out;
 }
 
-PushReply PushService::finish(const PreparedPush& prepared, const std::vector<size_t>& counts) const
+PushReply PushService::unavailable(const PreparedPush& prepared) const
+{
+    hub::Metrics::add(metrics_.cluster_unavailable, prepared.pushes.size());
+    return {503, errorBody(503, "cluster broker unavailable")};
+}
+
+PushReply PushService::finish(const PreparedPush& prepared, const std::vector<size_t>& counts,
+                              const std::vector<int64_t>* nodes) const
 {
     if (prepared.immediate)
         return *prepared.immediate;
+    if (nodes)
+    {
+        for (int64_t n : *nodes)
+        {
+            if (n < 0)
+                return unavailable(prepared);
+        }
+    }
     const auto& results = prepared.results;
     size_t accepted = 0;
     for (const auto& result : results)
@@ -102,7 +117,14 @@ PushReply PushService::finish(const PreparedPush& prepared, const std::vector<si
             return {result.status, errorBody(result.status, result.message)};
         size_t count = counts[result.outgoing];
         protocol::JsonWriter json;
-        json.beginObject().key("code").value(202).key("message").value(recipientsMessage(count));
+        if (nodes)
+        {
+            // SPEC §9: K nodes have subscribers for the app, R of them here.
+            json.beginObject().key("code").value(202).key("message").value("published");
+            json.key("nodes").value((*nodes)[result.outgoing]);
+        }
+        else
+            json.beginObject().key("code").value(202).key("message").value(recipientsMessage(count));
         json.key("recipients").value(static_cast<uint64_t>(count)).endObject();
         return {202, json.take()};
     }
@@ -115,6 +137,8 @@ PushReply PushService::finish(const PreparedPush& prepared, const std::vector<si
     for (const auto& result : results)
     {
         json.beginObject().key("code").value(result.status);
+        if (result.status == 202 && nodes)
+            json.key("nodes").value((*nodes)[result.outgoing]);
         if (result.status == 202)
             json.key("recipients").value(static_cast<uint64_t>(counts[result.outgoing]));
         else

@@ -49,7 +49,14 @@ public:
     PreparedPush prepare(std::string_view body, std::string_view bearer, const store::Snapshot& snapshot) const;
 
     /// The reply once COUNTS (recipients per entry of prepared.pushes) are known.
-    PushReply finish(const PreparedPush& prepared, const std::vector<size_t>& counts) const;
+    /// In a cluster (SPEC §9) NODES holds the PUBLISH answer per entry: the 202
+    /// then says "published" with `nodes` and this node's `recipients`, and an
+    /// entry that could not be published (-1) makes the reply unavailable().
+    PushReply finish(const PreparedPush& prepared, const std::vector<size_t>& counts,
+                     const std::vector<int64_t>* nodes = nullptr) const;
+    /// SPEC §9: a Redis server the request needs is unreachable: 503
+    /// "cluster broker unavailable", never a silent 202.
+    PushReply unavailable(const PreparedPush& prepared) const;
 
 private:
     /// 0 when the key fits APP, else 401 with MESSAGE set.

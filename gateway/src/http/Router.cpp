@@ -113,6 +113,26 @@ Poco::Net::HTTPRequestHandler* StatRouter::createRequestHandler(const Poco::Net:
     return new FunctionHandler(
         [this, path](Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& response) {
             markRequestRead();
+            bool json = false;
+            bool cluster = false;
+            for (const auto& [key, value] : Poco::URI(req.getURI()).getQueryParameters())
+            {
+                json = json || (key == "format" && value == "json");
+                cluster = cluster || (key == "scope" && value == "cluster");
+            }
+            if (cluster && path == "/stat")
+            {
+                // SPEC §9: every live node's counts, from their heartbeats in Redis.
+                if (!stats_.clustered())
+                    return sendError(response, 404, "scope=cluster: this node is alone (cluster.redis is not set)");
+                int64_t nodes = 0;
+                auto rows = stats_.clusterRows(nodes);
+                if (!rows)
+                    return sendError(response, 503, "cluster broker unavailable");
+                if (json)
+                    return sendJson(response, 200, stats_.json(*rows, nodes));
+                return sendText(response, 200, "text/plain; charset=utf-8", stats_.plain(*rows));
+            }
             auto rows = stats_.rows();
             if (!rows)
             {
@@ -124,11 +144,8 @@ Poco::Net::HTTPRequestHandler* StatRouter::createRequestHandler(const Poco::Net:
                 sendText(response, 200, "text/plain; version=0.0.4", stats_.prometheus(*rows));
                 return;
             }
-            bool json = false;
-            for (const auto& [key, value] : Poco::URI(req.getURI()).getQueryParameters())
-                json = json || (key == "format" && value == "json");
             if (json)
-                sendJson(response, 200, stats_.json(*rows));
+                sendJson(response, 200, stats_.json(*rows, -1));
             else
                 sendText(response, 200, "text/plain; charset=utf-8", stats_.plain(*rows));
         });

@@ -64,23 +64,37 @@ std::vector<Counter> counters(const hub::Metrics& m)
     };
 }
 
-} // namespace
-
-StatService::StatService(const config::Settings& settings, hub::SnapshotHolder& snapshots, transport::LoopGroup& loops,
-                         hub::Metrics& metrics)
-    : settings_(settings), snapshots_(snapshots), loops_(loops), metrics_(metrics)
-{}
-
-std::optional<std::vector<StatService::AppRow>> StatService::rows()
+std::vector<Counter> clusterCounters(const hub::Metrics& m)
 {
-    auto live = loops_.collectStats(std::chrono::seconds(5));
-    if (!live)
-        return std::nullopt;
-    auto snapshot = snapshots_.get();
-    std::map<std::string, AppRow> rows;
-    for (const auto& [name, app] : snapshot->apps)
+    using hub::Metrics;
+    return {
+        {"cluster_broker_up", "1 while every Redis server of cluster.redis is connected.", "gauge",
+         static_cast<uint64_t>(Metrics::get(m.cluster_broker_up))},
+        {"cluster_nodes", "Live nodes (fresh heartbeats in Redis), this one included.", "gauge",
+         static_cast<uint64_t>(Metrics::get(m.cluster_nodes))},
+        {"cluster_broker_rtt_microseconds", "The latest PING round trip to Redis (the slowest server).", "gauge",
+         static_cast<uint64_t>(Metrics::get(m.cluster_rtt_us))},
+        {"cluster_published", "Pushes published to Redis for the other nodes.", "counter",
+         Metrics::get(m.cluster_published)},
+        {"cluster_received", "Pushes received from other nodes through Redis.", "counter",
+         Metrics::get(m.cluster_received)},
+        {"cluster_unavailable", "Pushes answered 503 because a Redis server was unreachable.", "counter",
+         Metrics::get(m.cluster_unavailable)},
+        {"cluster_reconnects", "Connections to a Redis server made again after losing it.", "counter",
+         Metrics::get(m.cluster_reconnects)},
+        {"cluster_db_applied", "Replica: database images copied from the primary.", "counter",
+         Metrics::get(m.cluster_db_applied)},
+    };
+}
+
+/// Rows for every registered app (0 included) and every live unregistered one.
+std::vector<StatService::AppRow> makeRows(const store::Snapshot& snapshot,
+                                          const std::map<std::string, std::pair<int64_t, int64_t>>& live)
+{
+    std::map<std::string, StatService::AppRow> rows;
+    for (const auto& [name, app] : snapshot.apps)
         rows[name] = {name, std::string(store::toString(app.visibility)), 0, 0, 0};
-    for (const auto& [name, app] : live->apps)
+    for (const auto& [name, counts] : live)
     {
         auto& row = rows[name];
         if (row.name.empty())
@@ -88,10 +102,10 @@ std::optional<std::vector<StatService::AppRow>> StatService::rows()
             row.name = name;
             row.visibility = "unregistered";
         }
-        row.connections = app.connections;
-        row.members = static_cast<int64_t>(app.members.size());
+        row.connections = counts.first;
+        row.members = counts.second;
     }
-    std::vector<AppRow> out;
+    std::vector<StatService::AppRow> out;
     out.reserve(rows.size());
     for (auto& [name, row] : rows)
     {
@@ -103,6 +117,40 @@ std::optional<std::vector<StatService::AppRow>> StatService::rows()
     return out;
 }
 
+} // namespace
+
+StatService::StatService(const config::Settings& settings, hub::SnapshotHolder& snapshots, transport::LoopGroup& loops,
+                         hub::Metrics& metrics, hub::ClusterLink* cluster)
+    : settings_(settings), snapshots_(snapshots), loops_(loops), metrics_(metrics), cluster_(cluster)
+{}
+
+std::optional<std::vector<StatService::AppRow>> StatService::rows()
+{
+    auto live = loops_.collectStats(std::chrono::seconds(5));
+    if (!live)
+        return std::nullopt;
+    std::map<std::string, std::pair<int64_t, int64_t>> counts;
+    for (const auto& [name, app] : live->apps)
+        counts[name] = {app.connections, static_cast<int64_t>(app.members.size())};
+    return makeRows(*snapshots_.get(), counts);
+}
+
+std::optional<std::vector<StatService::AppRow>> StatService::clusterRows(int64_t& nodes)
+{
+    if (!cluster_)
+        return std::nullopt;
+    auto cluster = cluster_->clusterCounts(std::chrono::seconds(2));
+    if (!cluster)
+        return std::nullopt;
+    nodes = cluster->nodes;
+    // A member connected to two nodes counts on each: the heartbeats carry
+    // counts, not member lists (README "Running several nodes").
+    std::map<std::string, std::pair<int64_t, int64_t>> counts;
+    for (const auto& [name, app] : cluster->apps)
+        counts[name] = {app.connections, app.members};
+    return makeRows(*snapshots_.get(), counts);
+}
+
 std::string StatService::plain(const std::vector<AppRow>& rows) const
 {
     std::string out;
@@ -111,10 +159,12 @@ std::string StatService::plain(const std::vector<AppRow>& rows) const
     return out;
 }
 
-std::string StatService::json(const std::vector<AppRow>& rows) const
+std::string StatService::json(const std::vector<AppRow>& rows, int64_t nodes) const
 {
     protocol::JsonWriter json;
     json.beginObject();
+    if (nodes >= 0)
+        json.key("scope").value("cluster").key("nodes").value(nodes);
     for (const auto& counter : counters(metrics_))
         json.key(counter.name).value(counter.value);
     json.key("generation").value(loops_.generation()); // what every loop applies (not just loaded)
@@ -137,6 +187,15 @@ std::string StatService::prometheus(const std::vector<AppRow>& rows) const
         std::string name = std::string("wsgw_") + counter.name;
         out += "# HELP " + name + " " + counter.help + "\n# TYPE " + name + " " + counter.type + "\n";
         out += name + " " + std::to_string(counter.value) + "\n";
+    }
+    if (cluster_)
+    {
+        for (const auto& counter : clusterCounters(metrics_))
+        {
+            std::string name = std::string("wsgw_") + counter.name;
+            out += "# HELP " + name + " " + counter.help + "\n# TYPE " + name + " " + counter.type + "\n";
+            out += name + " " + std::to_string(counter.value) + "\n";
+        }
     }
     out += "# HELP wsgw_app_subscribers What /stat shows per app: connections (public) or members.\n"
            "# TYPE wsgw_app_subscribers gauge\n";

@@ -4,6 +4,7 @@
 /// and /metrics in Prometheus text format. Pool threads.
 
 #include "config/Settings.h"
+#include "hub/ClusterLink.h"
 #include "hub/Metrics.h"
 #include "hub/SnapshotHolder.h"
 #include "transport/LoopGroup.h"
@@ -17,8 +18,9 @@ namespace wsgw::http {
 class StatService
 {
 public:
+    /// CLUSTER (SPEC §9; null when alone) serves scope=cluster and the cluster metrics.
     StatService(const config::Settings& settings, hub::SnapshotHolder& snapshots, transport::LoopGroup& loops,
-                hub::Metrics& metrics);
+                hub::Metrics& metrics, hub::ClusterLink* cluster = nullptr);
 
     struct AppRow
     {
@@ -33,7 +35,15 @@ public:
     /// by name; nullopt if the loops did not answer.
     std::optional<std::vector<AppRow>> rows();
 
+    /// SPEC §9 `/stat?scope=cluster`: the same rows summed over every live
+    /// node's heartbeat (NODES set to how many); nullopt if Redis did not
+    /// answer. Only when clustered().
+    std::optional<std::vector<AppRow>> clusterRows(int64_t& nodes);
+    bool clustered() const noexcept { return cluster_ != nullptr; }
+
     std::string plain(const std::vector<AppRow>& rows) const;
+    /// NODES >= 0: the rows are the cluster's, from that many nodes.
+    std::string json(const std::vector<AppRow>& rows, int64_t nodes) const;
     std::string json(const std::vector<AppRow>& rows) const;
     std::string prometheus(const std::vector<AppRow>& rows) const;
 
@@ -48,6 +58,7 @@ private:
     hub::SnapshotHolder& snapshots_;
     transport::LoopGroup& loops_;
     hub::Metrics& metrics_;
+    hub::ClusterLink* cluster_;
 };
 
 } // namespace wsgw::http

@@ -39,6 +39,16 @@ struct Metrics
     std::atomic<uint64_t> backend_events_dropped{
         0}; ///< events dropped: queue full, or retried past apps.webhook_retry_ms
 
+    // Cluster (SPEC §9), shown only when cluster.redis is set.
+    std::atomic<int64_t> cluster_broker_up{0};    ///< 1 while every Redis server is connected
+    std::atomic<int64_t> cluster_nodes{0};        ///< live nodes seen in the last heartbeat scan
+    std::atomic<int64_t> cluster_rtt_us{0};       ///< the latest PING round trip, slowest server
+    std::atomic<uint64_t> cluster_published{0};   ///< pushes published to Redis (answered by it)
+    std::atomic<uint64_t> cluster_received{0};    ///< pushes received from other nodes
+    std::atomic<uint64_t> cluster_unavailable{0}; ///< pushes answered 503: a Redis server down
+    std::atomic<uint64_t> cluster_reconnects{0};  ///< connections to Redis made again after a loss
+    std::atomic<uint64_t> cluster_db_applied{0};  ///< replica: database images copied in
+
     static void add(std::atomic<uint64_t>& counter, uint64_t n = 1) { counter.fetch_add(n, std::memory_order_relaxed); }
     static void add(std::atomic<int64_t>& gauge, int64_t n) { gauge.fetch_add(n, std::memory_order_relaxed); }
     template <typename T>

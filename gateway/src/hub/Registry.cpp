@@ -10,6 +10,8 @@ bool Registry::subscribe(Subscriber& s, std::string_view app)
         auto entry = std::make_unique<AppSubscribers>();
         entry->name = std::string(app);
         it = apps_.emplace(entry->name, std::move(entry)).first;
+        if (link_)
+            link_->appActive(app);
     }
     AppSubscribers* entry = it->second.get();
     for (const auto& sub : s.subscriptions)
@@ -48,7 +50,11 @@ void Registry::detach(Subscriber& s, size_t entry_position)
         observer_(s, entry->name, false);
     // Drop empty entries so that app names nobody uses any more cost nothing.
     if (entry->subscribers.empty())
+    {
+        if (link_)
+            link_->appIdle(entry->name);
         apps_.erase(apps_.find(std::string_view(entry->name)));
+    }
 }
 
 bool Registry::unsubscribe(Subscriber& s, std::string_view app)

@@ -4,6 +4,7 @@
 /// Registry and a push is posted to every loop, so a loop never looks at
 /// another loop's connections.
 
+#include "hub/ClusterLink.h"
 #include "hub/Subscriber.h"
 
 #include <cstdint>
@@ -28,6 +29,9 @@ public:
     Registry& operator=(const Registry&) = delete;
 
     void setObserver(Observer observer) { observer_ = std::move(observer); }
+    /// SPEC §9: LINK (null when alone) hears when an app gets its first
+    /// subscriber on this registry and when it loses its last. Startup only.
+    void setClusterLink(ClusterLink* link) noexcept { link_ = link; }
 
     /// Subscribes S to APP. Returns false if it was subscribed already
     /// (SPEC §1: subscribing twice is not an error and delivers once).
@@ -80,6 +84,7 @@ private:
 
     AppMap apps_;
     std::unordered_map<int64_t, std::vector<Subscriber*>> members_;
+    ClusterLink* link_ = nullptr;
 };
 
 template <typename F>

@@ -46,4 +46,12 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+/// The database is a cluster replica's copy (SPEC §9): changes are made on the
+/// primary. The message names it (CLI exit 1).
+class ReplicaDatabase : public std::runtime_error
+{
+public:
+    using std::runtime_error::runtime_error;
+};
+
 } // namespace wsgw::store

@@ -6,6 +6,9 @@
 #include "store/Migrator.h"
 #include "store/Secret.h"
 
+#include <sqlite3.h>
+
+#include <cstring>
 #include <ctime>
 #include <map>
 
@@ -78,6 +81,7 @@ std::string Store::addApp(std::string_view name, Visibility visibility)
     validateAppName(name);
     std::string key = generateSecret();
     Transaction tx(db_);
+    requireWritable();
     auto exists = db_.prepare("SELECT 1 FROM apps WHERE name = ?1");
     exists.bind(1, name);
     if (exists.step())
@@ -138,6 +142,7 @@ AppInfo Store::getApp(std::string_view name)
 void Store::removeApp(std::string_view name)
 {
     Transaction tx(db_);
+    requireWritable();
     int64_t id = appId(name);
     auto stmt = db_.prepare("DELETE FROM apps WHERE id = ?1");
     stmt.bind(1, id);
@@ -148,6 +153,7 @@ void Store::removeApp(std::string_view name)
 void Store::setVisibility(std::string_view name, Visibility visibility)
 {
     Transaction tx(db_);
+    requireWritable();
     int64_t id = appId(name);
     auto stmt = db_.prepare("UPDATE apps SET visibility = ?2 WHERE id = ?1");
     stmt.bind(1, id).bind(2, toString(visibility));
@@ -159,6 +165,7 @@ std::string Store::rotateKey(std::string_view name)
 {
     std::string key = generateSecret();
     Transaction tx(db_);
+    requireWritable();
     int64_t id = appId(name);
     auto stmt = db_.prepare("UPDATE apps SET push_key_hash = ?2 WHERE id = ?1");
     stmt.bind(1, id).bind(2, toHex(sha256(key)));
@@ -224,6 +231,7 @@ void Store::setClientPublish(std::string_view name, ClientPublish mode)
 void Store::grant(std::string_view app, int64_t member)
 {
     Transaction tx(db_);
+    requireWritable();
     int64_t id = appId(app);
     requireMember(member);
     auto stmt = db_.prepare("INSERT INTO grants (app_id, member_id, created_at) VALUES (?1, ?2, ?3) "
@@ -239,6 +247,7 @@ void Store::grant(std::string_view app, int64_t member)
 void Store::revoke(std::string_view app, int64_t member)
 {
     Transaction tx(db_);
+    requireWritable();
     int64_t id = appId(app);
     requireMember(member);
     auto stmt = db_.prepare("DELETE FROM grants WHERE app_id = ?1 AND member_id = ?2");
@@ -263,6 +272,7 @@ std::string Store::addMember(int64_t id, const std::optional<std::string>& token
     std::string secret = token ? *token : generateSecret();
     validateToken(secret);
     Transaction tx(db_);
+    requireWritable();
     auto exists = db_.prepare("SELECT 1 FROM members WHERE id = ?1");
     exists.bind(1, id);
     if (exists.step())
@@ -323,6 +333,7 @@ MemberInfo Store::getMember(int64_t id)
 void Store::removeMember(int64_t id)
 {
     Transaction tx(db_);
+    requireWritable();
     requireMember(id);
     auto stmt = db_.prepare("DELETE FROM members WHERE id = ?1");
     stmt.bind(1, id);
@@ -335,6 +346,7 @@ std::string Store::setToken(int64_t id, const std::optional<std::string>& token,
     std::string secret = token ? *token : generateSecret();
     validateToken(secret);
     Transaction tx(db_);
+    requireWritable();
     requireMember(id);
     if (mode == TokenMode::Replace)
     {
@@ -353,6 +365,7 @@ ImportResult Store::importMembers(std::istream& csv)
     ImportResult result;
     int64_t now = unixNow();
     Transaction tx(db_);
+    requireWritable();
     auto insert_member = db_.prepare("INSERT INTO members (id, created_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING");
     auto clear_tokens = db_.prepare("DELETE FROM member_tokens WHERE member_id = ?1");
     auto insert_token = db_.prepare("INSERT INTO member_tokens (member_id, token_hash, created_at) "
@@ -389,6 +402,106 @@ int64_t Store::generation()
 {
     auto stmt = db_.prepare("SELECT value FROM meta WHERE key = 'generation'");
     return stmt.step() ? stmt.columnInt64(0) : 0;
+}
+
+void Store::requireWritable()
+{
+    if (auto primary = replicaOf())
+        throw ReplicaDatabase("this database is a cluster replica's copy: make changes on the primary" +
+                              (primary->empty() ? std::string(" (not known yet)") : " (" + *primary + ")") +
+                              ", with wsgw-admin against its database; they reach every replica within a second");
+}
+
+std::optional<std::string> Store::replicaOf()
+{
+    auto stmt = db_.prepare("SELECT primary_node FROM cluster_role WHERE id = 1 AND role = 'replica'");
+    if (!stmt.step())
+        return std::nullopt;
+    return stmt.columnText(0);
+}
+
+void Store::setReplicaOf(const std::optional<std::string>& primary)
+{
+    Transaction tx(db_);
+    if (primary)
+    {
+        auto stmt = db_.prepare("INSERT INTO cluster_role (id, role, primary_node, updated_at) "
+                                "VALUES (1, 'replica', ?1, ?2) "
+                                "ON CONFLICT (id) DO UPDATE SET primary_node = ?1, updated_at = ?2");
+        stmt.bind(1, *primary).bind(2, unixNow());
+        stmt.run();
+    }
+    else
+        db_.exec("DELETE FROM cluster_role");
+    tx.commit();
+}
+
+DatabaseImage Store::exportImage()
+{
+    DatabaseImage image;
+    // One read transaction: the pages and the generation are of the same commit.
+    Transaction tx(db_, Transaction::Kind::Deferred);
+    image.generation = generation();
+    sqlite3_int64 size = 0;
+    unsigned char* bytes = sqlite3_serialize(db_.handle(), "main", &size, 0);
+    if (!bytes)
+        throw Error(SQLITE_NOMEM, "sqlite3_serialize of '" + db_.path() + "' failed");
+    image.bytes.assign(reinterpret_cast<const char*>(bytes), static_cast<size_t>(size));
+    sqlite3_free(bytes);
+    tx.commit();
+    return image;
+}
+
+void Store::importImage(std::string_view image, const std::string& primary)
+{
+    if (image.size() < 100)
+        throw Error(SQLITE_NOTADB, "the database image is " + std::to_string(image.size()) + " bytes: not a database");
+    // The image comes from a WAL database; an in-memory copy cannot use WAL, so
+    // mark it a rollback-journal file (header bytes 18 and 19, sqlite.org/fileformat.html).
+    auto* copy = static_cast<unsigned char*>(sqlite3_malloc64(image.size()));
+    if (!copy)
+        throw Error(SQLITE_NOMEM, "no memory for the database image");
+    std::memcpy(copy, image.data(), image.size());
+    copy[18] = 1;
+    copy[19] = 1;
+    db_.exec("ATTACH ':memory:' AS incoming");
+    struct Detach
+    {
+        Database& db;
+        ~Detach() { sqlite3_exec(db.handle(), "DETACH incoming", nullptr, nullptr, nullptr); }
+    } detach{db_};
+    const auto size = static_cast<sqlite3_int64>(image.size());
+    db_.check(sqlite3_deserialize(db_.handle(), "incoming", copy, size, size,
+                                  SQLITE_DESERIALIZE_FREEONCLOSE | SQLITE_DESERIALIZE_RESIZEABLE),
+              "sqlite3_deserialize of the primary's database image");
+    int64_t version = 0;
+    {
+        auto stmt = db_.prepare("PRAGMA incoming.user_version");
+        if (stmt.step())
+            version = stmt.columnInt64(0);
+    }
+    if (version != db_.userVersion())
+        throw SchemaMismatch("the primary's database has schema version " + std::to_string(version) +
+                             ", this replica's " + std::to_string(db_.userVersion()) +
+                             ": run the same wsgw version on every node");
+    Transaction tx(db_);
+    // Children first, then parents in; ids are copied, so a live session's token
+    // row keeps its id and survives the copy.
+    db_.exec("DELETE FROM main.grants; DELETE FROM main.member_tokens; DELETE FROM main.members; "
+             "DELETE FROM main.apps;"
+             "INSERT INTO main.apps SELECT * FROM incoming.apps;"
+             "INSERT INTO main.members SELECT * FROM incoming.members;"
+             "INSERT INTO main.member_tokens SELECT * FROM incoming.member_tokens;"
+             "INSERT INTO main.grants SELECT * FROM incoming.grants;"
+             // The triggers counted every copied row: the generation is the primary's.
+             "UPDATE main.meta SET value = (SELECT value FROM incoming.meta WHERE key = 'generation') "
+             "WHERE key = 'generation';");
+    auto role = db_.prepare("INSERT INTO cluster_role (id, role, primary_node, updated_at) "
+                            "VALUES (1, 'replica', ?1, ?2) "
+                            "ON CONFLICT (id) DO UPDATE SET primary_node = ?1, updated_at = ?2");
+    role.bind(1, primary).bind(2, unixNow());
+    role.run();
+    tx.commit();
 }
 
 Snapshot Store::loadSnapshot()

@@ -46,6 +46,13 @@ struct MemberInfo
     std::vector<std::string> granted; ///< private apps granted, by name
 };
 
+/// A consistent copy of the whole database file (SPEC §9: what the primary ships).
+struct DatabaseImage
+{
+    int64_t generation = 0; ///< meta.generation of the copied state
+    std::string bytes;      ///< the database file's pages (sqlite3_serialize)
+};
+
 struct ImportResult
 {
     size_t members = 0;      ///< distinct members in the file
@@ -122,10 +129,28 @@ public:
     /// meta.generation: incremented by every change to apps, members, tokens or grants.
     int64_t generation();
 
+    // Cluster (SPEC §9).
+
+    /// The whole database as of one read transaction, with its generation.
+    DatabaseImage exportImage();
+    /// Replaces apps, members, tokens, grants and the generation with those of
+    /// IMAGE (a primary's exportImage()) in one transaction, and records PRIMARY
+    /// as the primary. This database's own cluster_role row is kept. Throws
+    /// SchemaMismatch if IMAGE is of another schema version, store::Error if it
+    /// is not a database.
+    void importImage(std::string_view image, const std::string& primary);
+    /// Marks this database as a replica's copy of PRIMARY's (wsgw-admin then
+    /// refuses writes), or, with nullopt, as writable again (primary or alone).
+    void setReplicaOf(const std::optional<std::string>& primary);
+    /// The primary this database is a replica of; nullopt when it is writable.
+    std::optional<std::string> replicaOf();
+
 private:
     int64_t appId(std::string_view name);
     void requireMember(int64_t id);
     void insertToken(int64_t member, std::string_view token, int64_t now);
+    /// Throws ReplicaDatabase when this is a replica's copy. Inside the write transaction.
+    void requireWritable();
 
     Database db_;
 };

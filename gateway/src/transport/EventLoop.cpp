@@ -73,6 +73,7 @@ EventLoop::EventLoop(int index, const LoopContext& context, hub::SnapshotPtr sna
     http_limits_.max_header_bytes = settings_.http_max_header_bytes;
     http_limits_.max_body_bytes = settings_.push_max_body_bytes;
     read_buffer_.resize(kReadBufferSize);
+    registry_.setClusterLink(context.cluster);
     // The sweep runs often enough for the shortest timer it serves.
     int64_t shortest =
         std::min({settings_.auth_window.count(), settings_.ping_interval.count(), settings_.close_timeout.count(),

@@ -124,6 +124,7 @@ struct LoopContext
     hub::AddressCounter& http_peers;     ///< open HTTP connections per address (before the upgrade)
     std::atomic<int64_t>& partial_bytes; ///< partial client messages over all loops (SPEC §5)
     LoopGroup& group;                    ///< the loops this one belongs to (fan-out to the others)
+    hub::ClusterLink* cluster = nullptr; ///< SPEC §9: told which apps have subscribers here; null when alone
 };
 
 class EventLoop

@@ -3,6 +3,7 @@
 #include "hub/Completion.h"
 #include "transport/FrameWriter.h"
 
+#include <iterator>
 #include <mutex>
 #include <thread>
 
@@ -13,14 +14,28 @@ Frame makeSharedTextFrame(const std::string& payload)
     return std::make_shared<const std::string>(makeFrame(Opcode::Text, payload));
 }
 
+std::string_view framePayload(const std::string& frame)
+{
+    // RFC 6455 §5.2: 7-bit length, or 126 + 16 bits, or 127 + 64 bits; no mask from a server.
+    if (frame.size() < 2)
+        return {};
+    const auto length = static_cast<uint8_t>(frame[1]) & 0x7F;
+    const size_t header = length == 127 ? 10 : length == 126 ? 4 : 2;
+    return std::string_view(frame).substr(std::min(header, frame.size()));
+}
+
 LoopGroup::LoopGroup(const config::Settings& settings, MessageHandler& messages, HttpHandler& requests,
-                     hub::Metrics& metrics, hub::PeerLimits& peers, hub::SnapshotHolder& snapshots)
-    : http_peers_(settings.http_max_connections_per_ip)
+                     hub::Metrics& metrics, hub::PeerLimits& peers, hub::SnapshotHolder& snapshots,
+                     hub::ClusterLink* cluster)
+    : http_peers_(settings.http_max_connections_per_ip), cluster_(cluster)
 {
     unsigned count = settings.threads ? settings.threads : std::max(1u, std::thread::hardware_concurrency());
-    LoopContext context{settings, messages, requests, metrics, peers, http_peers_, partial_bytes_, *this};
+    LoopContext context{settings, messages, requests, metrics, peers, http_peers_, partial_bytes_, *this, cluster};
     for (unsigned i = 0; i < count; ++i)
+    {
         loops_.push_back(std::make_unique<EventLoop>(static_cast<int>(i), context, snapshots.get()));
+        inboxes_.push_back(std::make_unique<RemoteInbox>());
+    }
 }
 
 LoopGroup::~LoopGroup() = default;
@@ -84,6 +99,36 @@ void LoopGroup::deliver(EventLoop& origin, std::vector<Outgoing> pushes, Deliver
             // The last loop to finish hands the total back to the origin.
             if (job->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1)
                 job->origin->post([job](EventLoop& o) { job->done(o, job->counts); });
+        });
+    }
+}
+
+void LoopGroup::deliverRemote(std::vector<Outgoing> pushes)
+{
+    // The frames are shared: each loop queues the same bytes on its own subscribers.
+    for (size_t i = 0; i < loops_.size(); ++i)
+    {
+        RemoteInbox& inbox = *inboxes_[i];
+        bool post = false;
+        {
+            std::lock_guard lock(inbox.mutex);
+            if (i + 1 == loops_.size())
+                std::move(pushes.begin(), pushes.end(), std::back_inserter(inbox.pending));
+            else
+                inbox.pending.insert(inbox.pending.end(), pushes.begin(), pushes.end());
+            post = !inbox.posted;
+            inbox.posted = true;
+        }
+        if (!post)
+            continue; // the loop has not run the last task yet: these go with it
+        loops_[i]->post([&inbox](EventLoop& l) {
+            std::vector<Outgoing> batch;
+            {
+                std::lock_guard lock(inbox.mutex);
+                batch.swap(inbox.pending);
+                inbox.posted = false;
+            }
+            l.deliver(batch);
         });
     }
 }

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,8 +27,9 @@ public:
     /// Creates settings.threads loops (one per core when 0). Startup only.
     /// MESSAGES and REQUESTS decide what clients' messages and requests mean;
     /// everything referenced must outlive the group.
+    /// CLUSTER (SPEC §9, null when alone) hears which apps have subscribers.
     LoopGroup(const config::Settings& settings, MessageHandler& messages, HttpHandler& requests, hub::Metrics& metrics,
-              hub::PeerLimits& peers, hub::SnapshotHolder& snapshots);
+              hub::PeerLimits& peers, hub::SnapshotHolder& snapshots, hub::ClusterLink* cluster = nullptr);
     ~LoopGroup();
 
     /// Starts the loop threads. Startup only.
@@ -47,6 +49,16 @@ public:
     /// through their queues; the last loop to finish posts the total back to
     /// ORIGIN, which runs DONE. No thread waits. Loop thread (ORIGIN) only.
     void deliver(EventLoop& origin, std::vector<Outgoing> pushes, Delivered done);
+
+    /// SPEC §9: queues PUSHES that came from another node on every loop, in
+    /// order, without counting recipients. While a loop has not yet taken the
+    /// previous ones, new ones join them, so a busy loop delivers many pushes
+    /// per flush (one writev per subscriber for all of them) instead of one.
+    /// Any thread (the broker's).
+    void deliverRemote(std::vector<Outgoing> pushes);
+
+    /// The cluster link the loops report to; null when alone.
+    hub::ClusterLink* cluster() const noexcept { return cluster_; }
 
     /// Makes every loop use SNAPSHOT and end what it no longer allows.
     void applySnapshot(hub::SnapshotPtr snapshot);
@@ -71,10 +83,21 @@ private:
     hub::AddressCounter http_peers_;
     std::atomic<int64_t> partial_bytes_{0};
     std::vector<std::unique_ptr<EventLoop>> loops_;
+    hub::ClusterLink* cluster_ = nullptr;
+    /// Pushes from other nodes waiting for one loop (deliverRemote).
+    struct RemoteInbox
+    {
+        std::mutex mutex;
+        std::vector<Outgoing> pending;
+        bool posted = false; ///< a task that will take `pending` is queued on the loop
+    };
+    std::vector<std::unique_ptr<RemoteInbox>> inboxes_;
     size_t next_loop_ = 0; ///< round-robin position; the accepting loop's thread only
 };
 
 /// Frames PAYLOAD once as a server text frame, ready to share.
 Frame makeSharedTextFrame(const std::string& payload);
+/// The payload of FRAME, a server frame (unmasked) such as makeSharedTextFrame's. Pure.
+std::string_view framePayload(const std::string& frame);
 
 } // namespace wsgw::transport

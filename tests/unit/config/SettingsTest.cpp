@@ -104,6 +104,30 @@ TEST(SettingsTest, AuthSettings)
     std::remove(path.c_str());
 }
 
+// SPEC §9: the [cluster] keys; alone by default.
+TEST(SettingsTest, ClusterSettings)
+{
+    EXPECT_TRUE(Settings{}.cluster_redis.empty());
+    EXPECT_EQ(Settings{}.cluster_role, wsgw::config::ClusterRole::Primary);
+    auto path = writeTemp("[cluster]\nredis = 10.0.0.10:6379 10.0.0.11:6379\nredis_password = pw\nprefix = eu1\n"
+                          "role = replica\nnode_name = gw2\ntimeout_ms = 500\n");
+    auto s = Settings::fromFile(path);
+    EXPECT_EQ(s.cluster_redis, "10.0.0.10:6379 10.0.0.11:6379");
+    EXPECT_EQ(s.cluster_redis_password, "pw");
+    EXPECT_EQ(s.cluster_prefix, "eu1");
+    EXPECT_EQ(s.cluster_role, wsgw::config::ClusterRole::Replica);
+    EXPECT_EQ(s.cluster_node_name, "gw2");
+    EXPECT_EQ(s.cluster_timeout.count(), 500);
+    std::remove(path.c_str());
+    for (const char* text : {"[cluster]\nrole = leader\n", "[cluster]\nprefix =\n", "[cluster]\nprefix = a b\n",
+                             "[cluster]\nprefix = app*\n", "[cluster]\ntimeout_ms = 0\n"})
+    {
+        auto bad = writeTemp(text);
+        EXPECT_THROW(Settings::fromFile(bad), wsgw::config::Error) << text;
+        std::remove(bad.c_str());
+    }
+}
+
 TEST(SettingsTest, MissingFileIsAClearError)
 {
     try

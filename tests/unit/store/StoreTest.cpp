@@ -411,3 +411,72 @@ TEST(SecretTest, Sha256KnownAnswerAndHexRoundTrip)
     EXPECT_TRUE(constantTimeEquals(digest, sha256("abc")));
     EXPECT_FALSE(constantTimeEquals(digest, sha256("abd")));
 }
+
+// SPEC §9: the primary's image copied into a replica's file: the same apps,
+// members, token ids, grants and generation; the replica's role row stays.
+TEST(StoreReplicaTest, ImageCopiesEverythingButTheRole)
+{
+    TempDir dir;
+    Store primary(dir.file("primary.db"));
+    primary.addApp("match", Visibility::Public);
+    primary.addApp("vip", Visibility::Private);
+    primary.addMember(7, std::string("token-of-seven-xyz"));
+    primary.grant("vip", 7);
+    auto image = primary.exportImage();
+    EXPECT_EQ(image.generation, primary.generation());
+
+    Store replica(dir.file("replica.db"));
+    replica.addApp("stale", Visibility::Public);
+    replica.setReplicaOf(std::string());
+    replica.importImage(image.bytes, "node-a");
+    auto copied = replica.loadSnapshot();
+    auto original = primary.loadSnapshot();
+    EXPECT_EQ(copied.generation, original.generation);
+    EXPECT_EQ(copied.apps.size(), 2u);
+    EXPECT_FALSE(copied.findApp("stale"));
+    ASSERT_TRUE(copied.findApp("vip"));
+    EXPECT_EQ(copied.findApp("vip")->granted.count(7), 1u);
+    ASSERT_EQ(copied.members.at(7).size(), 1u);
+    EXPECT_EQ(copied.members.at(7)[0].id, original.members.at(7)[0].id); // live sessions keep their token row
+    EXPECT_EQ(replica.replicaOf(), "node-a");
+
+    // Copying again (a newer image) replaces, never merges.
+    primary.removeApp("match");
+    replica.importImage(primary.exportImage().bytes, "node-a");
+    EXPECT_FALSE(replica.loadSnapshot().findApp("match"));
+}
+
+TEST(StoreReplicaTest, ReplicaRefusesWritesNamingThePrimary)
+{
+    TempDir dir;
+    Store db(dir.file("replica.db"));
+    db.setReplicaOf(std::string("node-a:5000"));
+    try
+    {
+        db.addApp("x", Visibility::Public);
+        FAIL() << "a replica's database took a write";
+    }
+    catch (const ReplicaDatabase& e)
+    {
+        EXPECT_NE(std::string(e.what()).find("node-a:5000"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(db.addMember(5, std::nullopt), ReplicaDatabase);
+    std::istringstream csv("5,token-of-five-xyz\n");
+    EXPECT_THROW(db.importMembers(csv), ReplicaDatabase);
+    db.setReplicaOf(std::nullopt); // promoted, or alone again
+    EXPECT_NO_THROW(db.addApp("x", Visibility::Public));
+}
+
+TEST(StoreReplicaTest, GarbageAndOtherSchemasAreRefused)
+{
+    TempDir dir;
+    Store db(dir.file("replica.db"));
+    EXPECT_THROW(db.importImage("not a database", "p"), Error);
+    Database old(dir.file("old.db"));
+    Migrator::migrateTo(old, 2);
+    sqlite3_int64 size = 0;
+    unsigned char* bytes = sqlite3_serialize(old.handle(), "main", &size, 0);
+    std::string image(reinterpret_cast<const char*>(bytes), static_cast<size_t>(size));
+    sqlite3_free(bytes);
+    EXPECT_THROW(db.importImage(image, "p"), SchemaMismatch);
+}
