@@ -425,3 +425,43 @@ TEST(ClusterTest, NodeAloneHasNoClusterScope)
     EXPECT_EQ(result.status, 404);
     EXPECT_EQ(wsgw::test::httpRequest(alone.statPort(), "GET", "/metrics").body.find("cluster_"), std::string::npos);
 }
+
+// SPEC §7 in a cluster: a client publish is a broadcast push on every node;
+// SPEC §8: /presence counts every live node's subscribers.
+TEST(ClusterTest, ClientPublishAndPresenceSpanTheNodes)
+{
+    SKIP_WITHOUT_REDIS();
+    TwoNodes c;
+    ASSERT_EQ(c.a.admin({"app", "set", "match", "--client-publish", "subscribers"}).exit_code, 0);
+    c.a.addMember(42, "token-of-forty-two");
+    c.a.addMember(7, "token-of-seven-seven");
+    ASSERT_TRUE(replicated(c.a, c.b));
+    WsClient sender(c.a.port());
+    WsClient on_b(c.b.port());
+    WsClient member_b(c.b.port());
+    ASSERT_EQ(sender.auth(7, "token-of-seven-seven"), reply(200, "hello 7"));
+    ASSERT_EQ(on_b.auth(-1, ""), reply(200, "hello stranger"));
+    ASSERT_EQ(member_b.auth(42, "token-of-forty-two"), reply(200, "hello 42"));
+    for (auto* client : {&sender, &on_b, &member_b})
+        ASSERT_EQ(client->subscribe("match"), reply(200, "subscribe match success"));
+    ASSERT_TRUE(waitUntil([&] { return subscribers(c.redis, "match") == 2; }));
+    sender.sendText(R"({"app":"match","action":"publish","text":"across"})");
+    EXPECT_EQ(sender.receiveText(), frame("match", "across"));
+    EXPECT_EQ(sender.receiveText(), reply(200, "publish match success"));
+    EXPECT_EQ(on_b.receiveText(), frame("match", "across"));
+    EXPECT_EQ(member_b.receiveText(), frame("match", "across"));
+    // Presence from either node: both nodes' subscribers (heartbeats come every second).
+    const std::string expected = R"({"app":"match","connections":3,"members":[7,42],"anonymous":1})"
+                                 "\n";
+    for (const auto* gateway : {&c.a, &c.b})
+    {
+        std::string seen;
+        EXPECT_TRUE(waitUntil(
+            [&] {
+                seen = wsgw::test::httpRequest(gateway->statPort(), "GET", "/presence?app=match").body;
+                return seen == expected;
+            },
+            5s))
+            << seen;
+    }
+}

@@ -378,14 +378,26 @@ int GatewayApp::serve()
         else
             shipper = std::make_unique<cluster::DatabaseShipper>(*broker, broker->options().node_id,
                                                                  broker->options().node_name);
-        heartbeat = std::make_unique<cluster::Heartbeat>(*broker, metrics, [&loops] {
+        heartbeat = std::make_unique<cluster::Heartbeat>(*broker, metrics, [&loops, &settings] {
             std::optional<std::map<std::string, hub::ClusterLink::AppCount>> counts;
             auto live = loops.collectStats(std::chrono::milliseconds(500));
             if (!live)
                 return counts;
             counts.emplace();
             for (const auto& [name, app] : live->apps)
-                (*counts)[name] = {app.connections, static_cast<int64_t>(app.members.size())};
+            {
+                auto& count = (*counts)[name];
+                count.connections = app.connections;
+                count.members = static_cast<int64_t>(app.members.size());
+                count.anonymous = app.anonymous;
+                // The lowest presence_limit + 1 ids: enough for the cluster's sorted, truncated list.
+                for (int64_t id : app.members)
+                {
+                    if (count.member_ids.size() > settings.presence_limit)
+                        break;
+                    count.member_ids.insert(id);
+                }
+            }
             return counts;
         });
         broker->start();

@@ -633,12 +633,29 @@ std::optional<hub::ClusterLink::ClusterCounts> Broker::clusterCounts(std::chrono
                         auto value = replyText(reply->element[i + 1]);
                         if (field.size() < 3 || field[1] != ':')
                             continue;
-                        int64_t n = std::atoll(std::string(value).c_str());
                         auto& app = query->counts.apps[std::string(field.substr(2))];
+                        if (field[0] == 'p')
+                        {
+                            // A comma-separated list of member ids (presence).
+                            std::string list(value);
+                            for (size_t at = 0; at < list.size();)
+                            {
+                                size_t end = list.find(',', at);
+                                if (end == std::string::npos)
+                                    end = list.size();
+                                if (end > at)
+                                    app.member_ids.insert(std::atoll(list.substr(at, end - at).c_str()));
+                                at = end + 1;
+                            }
+                            continue;
+                        }
+                        int64_t n = std::atoll(std::string(value).c_str());
                         if (field[0] == 'c')
                             app.connections += n;
                         else if (field[0] == 'm')
                             app.members += n;
+                        else if (field[0] == 'a')
+                            app.anonymous += n;
                     }
                 }
                 if (--query->remaining == 0)

@@ -59,6 +59,18 @@ void Heartbeat::beat()
             hset.push_back(std::to_string(count.connections));
             hset.push_back("m:" + app);
             hset.push_back(std::to_string(count.members));
+            // SPEC §8 presence across nodes: who is subscribed (at most the ids counts_ gave).
+            hset.push_back("a:" + app);
+            hset.push_back(std::to_string(count.anonymous));
+            std::string ids;
+            for (int64_t id : count.member_ids)
+            {
+                if (!ids.empty())
+                    ids += ',';
+                ids += std::to_string(id);
+            }
+            hset.push_back("p:" + app);
+            hset.push_back(std::move(ids));
         }
         broker_.control({"MULTI"});
         broker_.control({"DEL", key_});

@@ -209,22 +209,40 @@ std::string StatService::prometheus(const std::vector<AppRow>& rows) const
 
 std::pair<int, std::string> StatService::presence(const std::string& app)
 {
-    auto live = loops_.collectStats(std::chrono::seconds(5));
-    if (!live)
-        return {503, errorBody(503, "event loops did not answer (shutting down?)")};
-    auto it = live->apps.find(app);
-    if (it == live->apps.end() && !snapshots_.get()->findApp(app))
+    int64_t connections = 0, anonymous = 0;
+    std::vector<int64_t> members;
+    bool live_app = false;
+    if (cluster_)
+    {
+        // SPEC §8: in a cluster, every live node's subscribers (their heartbeats, at most 1 s old).
+        auto cluster = cluster_->clusterCounts(std::chrono::seconds(2));
+        if (!cluster)
+            return {503, errorBody(503, "cluster broker unavailable")};
+        if (auto it = cluster->apps.find(app); it != cluster->apps.end())
+        {
+            live_app = it->second.connections > 0;
+            connections = it->second.connections;
+            anonymous = it->second.anonymous;
+            members.assign(it->second.member_ids.begin(), it->second.member_ids.end());
+        }
+    }
+    else
+    {
+        auto live = loops_.collectStats(std::chrono::seconds(5));
+        if (!live)
+            return {503, errorBody(503, "event loops did not answer (shutting down?)")};
+        if (auto it = live->apps.find(app); it != live->apps.end())
+        {
+            live_app = true;
+            connections = it->second.connections;
+            anonymous = it->second.anonymous;
+            members.assign(it->second.members.begin(), it->second.members.end()); // a std::set: sorted
+        }
+    }
+    if (!live_app && !snapshots_.get()->findApp(app))
         return {404, errorBody(404, "unknown app " + app)};
     protocol::JsonWriter out;
     out.beginObject().key("app").value(app);
-    int64_t connections = 0, anonymous = 0;
-    std::vector<int64_t> members;
-    if (it != live->apps.end())
-    {
-        connections = it->second.connections;
-        anonymous = it->second.anonymous;
-        members.assign(it->second.members.begin(), it->second.members.end()); // a std::set: sorted
-    }
     const bool truncated = members.size() > settings_.presence_limit;
     if (truncated)
         members.resize(settings_.presence_limit);

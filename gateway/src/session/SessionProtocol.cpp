@@ -399,12 +399,35 @@ void SessionProtocol::publish(EventLoop& loop, Connection& c, protocol::Subscrib
         return;
     }
     auto deliver = [](EventLoop& l, Connection& conn, const std::string& app, const std::string& text) {
-        // Exactly a broadcast push (SPEC §7): framed once, on every loop; the sender's reply follows.
+        // Exactly a broadcast push (SPEC §7): framed once, on every loop (and, in a
+        // cluster, on every node, SPEC §9); the sender's reply follows.
+        auto payload = protocol::serverMessage(app, -1, text);
+        auto* cluster = l.group().cluster();
+        if (cluster && !cluster->canPublish(app))
+        {
+            l.sendText(conn, protocol::gatewayReply(protocol::Reply::PublishUnavailable, app));
+            return;
+        }
         std::vector<transport::Outgoing> pushes;
-        pushes.push_back({app, -1, transport::makeSharedTextFrame(protocol::serverMessage(app, -1, text))});
+        pushes.push_back({app, -1, transport::makeSharedTextFrame(payload)});
         hub::Metrics::add(l.metrics().client_publishes);
         l.group().deliver(l, std::move(pushes), [](EventLoop&, const std::vector<size_t>&) {});
-        l.sendText(conn, protocol::gatewayReply(protocol::Reply::PublishSuccess, app));
+        if (!cluster)
+        {
+            l.sendText(conn, protocol::gatewayReply(protocol::Reply::PublishSuccess, app));
+            return;
+        }
+        // The reply waits for Redis's answer, as a push's does.
+        std::vector<hub::ClusterLink::Item> items{{app, -1, payload}};
+        cluster->publish(std::move(items), [ticket = l.ticketOf(conn), app](const std::vector<int64_t>& nodes) {
+            const bool published = !nodes.empty() && nodes[0] >= 0;
+            ticket.loop->post([ticket, app, published](EventLoop& origin) {
+                if (Connection* sender = origin.find(ticket))
+                    origin.sendText(*sender, protocol::gatewayReply(published ? protocol::Reply::PublishSuccess
+                                                                         : protocol::Reply::PublishUnavailable,
+                                                               app));
+            });
+        });
     };
     if (entry->webhook_url.empty() || !backends_)
     {
