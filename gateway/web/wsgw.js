@@ -13,8 +13,8 @@
 //   gw.on("state", (s) => console.log(s.state, s.code ?? "", s.reason ?? ""));
 //   const off = gw.subscribe("match", (text, { memberId }) => console.log(text, memberId));
 //
-// §7 (client publish, RPC) is not served by the gateway yet; it will come as
-// gw.publish() and gw.rpc() beside subscribe().
+//   await gw.publish("chat", "hi all");            // SPEC §7 client publish: {code, message}
+//   const { code, text } = await gw.rpc("chat", "cmd"); // SPEC §7 RPC, paired by seqno
 
 /** App names the gateway accepts (SPEC §2); others are refused before sending. */
 const APP_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -22,6 +22,7 @@ const APP_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 const DEFAULTS = {
     backoff: { base: 1000, max: 30000 }, // ms: attempt n waits random() * min(max, base * 2^n)
     helloTimeout: 10000, // ms: the gateway's default auth window
+    rpcTimeout: 30000, // ms: an RPC without an answer by then is rejected
     reauthMargin: 30000, // ms before a JWT's exp to log in again with a fresh token
     urlLogin: false, // SPEC §6: log in in the upgrade URL instead of the first message
 };
@@ -108,6 +109,9 @@ export class Gateway {
         this._attempt = 0; // failed connections since the last hello
         this._timers = new Set();
         this._closed = false; // close() called, or a close that means stop
+        this._publishes = []; // SPEC §7: {app, resolve, reject} waiting for their reply, in order sent
+        this._rpcs = new Map(); // seqno -> {resolve, reject, timer}
+        this._seqno = 0;
         this.memberId = null; // what the gateway said hello to: a number, or -1 for a stranger
         Promise.resolve().then(() => this._connect()); // after the caller's on()/subscribe()
     }
@@ -152,6 +156,43 @@ export class Gateway {
             this._apps.delete(app);
             if (this._state === "open") this._send(JSON.stringify({ app, action: "unsubscribe" }));
         };
+    }
+
+    /**
+     * SPEC §7 client publish: TEXT to every subscriber of APP (this connection
+     * must be subscribed to it, and the app must allow client publish). Resolves
+     * with the gateway's reply {code, message}: 200 success, 403 forbidden, 429
+     * too many messages, 503 unavailable. Rejects when not open, or when the
+     * connection closes before the reply. Replies come in the order sent.
+     */
+    publish(app, text) {
+        if (typeof app !== "string" || !APP_NAME.test(app)) return Promise.reject(new TypeError(`invalid app name: ${app}`));
+        if (this._state !== "open") return Promise.reject(new Error(`not open (${this._state})`));
+        return new Promise((resolve, reject) => {
+            this._publishes.push({ app, resolve, reject });
+            this._send(JSON.stringify({ app, action: "publish", text: String(text) }));
+        });
+    }
+
+    /**
+     * SPEC §7 RPC: asks APP's backend. Resolves with {code, text, memberId}: 200
+     * and the backend's body, or 403 (not allowed, no backend), 429, 502, 504
+     * with text "". Answers are paired by seqno and may come in any order.
+     * Rejects when not open, when the connection closes first, or after
+     * options.rpcTimeout ms.
+     */
+    rpc(app, text) {
+        if (typeof app !== "string" || !APP_NAME.test(app)) return Promise.reject(new TypeError(`invalid app name: ${app}`));
+        if (this._state !== "open") return Promise.reject(new Error(`not open (${this._state})`));
+        const seqno = String(++this._seqno);
+        return new Promise((resolve, reject) => {
+            const timer = this._later(() => {
+                this._rpcs.delete(seqno);
+                reject(new Error(`rpc ${seqno} to ${app}: no answer within ${this.options.rpcTimeout} ms`));
+            }, this.options.rpcTimeout);
+            this._rpcs.set(seqno, { resolve, reject, timer });
+            this._send(JSON.stringify({ app, action: "rpc", seqno, text: String(text) }));
+        });
     }
 
     /** Apps currently wanted (subscribed, or to be subscribed after the next hello). */
@@ -209,10 +250,19 @@ export class Gateway {
         return `{"member_id":${this._member},"token":${JSON.stringify(this._token)}}`;
     }
 
+    /** Publishes and RPCs still waiting cannot be answered on a new connection. */
+    _failPending(reason) {
+        const error = new Error(`connection closed: ${reason || "no reason"}`);
+        for (const p of this._publishes.splice(0)) p.reject(error);
+        for (const r of this._rpcs.values()) r.reject(error);
+        this._rpcs.clear();
+    }
+
     _onClose(ws, code, reason) {
         if (ws !== this._ws) return; // an old socket, already dealt with
         this._ws = null;
         this._cancelTimers();
+        this._failPending(reason);
         for (const entry of this._apps.values()) entry.status = "idle";
         if (closeAction(code, reason, Boolean(this.options.getToken)) === "stop") return this._finish(code, reason);
         this._retry(code, reason);
@@ -229,6 +279,7 @@ export class Gateway {
     _finish(code, reason) {
         this._closed = true;
         this._cancelTimers();
+        this._failPending(reason);
         const ws = this._ws;
         this._ws = null;
         if (ws) {
@@ -272,6 +323,14 @@ export class Gateway {
             }
             return this._onReply(reply.code, String(reply.message ?? ""));
         }
+        if (typeof frame.seqno === "string" && typeof frame.code === "number") {
+            // SPEC §7: an RPC answer, paired by its seqno.
+            const pending = this._rpcs.get(frame.seqno);
+            if (!pending) return; // timed out meanwhile
+            this._rpcs.delete(frame.seqno);
+            this._clearTimer(pending.timer);
+            return pending.resolve({ code: frame.code, text: frame.text, memberId: frame.member_id });
+        }
         const entry = this._apps.get(frame.app);
         if (!entry) return; // a push that raced an unsubscribe
         for (const { handler } of [...entry.handlers]) {
@@ -299,6 +358,12 @@ export class Gateway {
             return this._emit("error", { type: "subscribe", app: sub[1], code, message, revoked: entry.status === "active" });
         }
         if (/^unsubscribe \S+ success$/.test(message)) return;
+        const pub = /^publish (\S+) (success|forbidden|unavailable|refused.*)$/.exec(message);
+        if (pub) {
+            const at = this._publishes.findIndex((p) => p.app === pub[1]);
+            if (at >= 0) this._publishes.splice(at, 1)[0].resolve({ code, message });
+            return;
+        }
         if (code === 401 && this._state === "connecting") {
             // A wrong token: the gateway would keep us as a stranger, which is not what was asked.
             this._emit("error", { type: "auth", code, message });

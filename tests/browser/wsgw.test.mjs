@@ -443,3 +443,44 @@ test("a handler that throws is reported and does not stop the others", async () 
     assert.deepEqual(got, ["x"]);
     assert.equal(t.events.error[0].type, "handler");
 });
+
+test("publish resolves with the gateway's replies in order; rpc pairs answers by seqno", async () => {
+    const t = setup();
+    const ws = await connect(t);
+    const first = t.gw.publish("chat", "one");
+    const second = t.gw.publish("chat", "two");
+    assert.deepEqual(ws.sent.slice(-2), [
+        { app: "chat", action: "publish", text: "one" },
+        { app: "chat", action: "publish", text: "two" },
+    ]);
+    ws.reply(200, "publish chat success");
+    ws.reply(429, "publish chat refused: too many messages");
+    assert.deepEqual(await first, { code: 200, message: "publish chat success" });
+    assert.deepEqual(await second, { code: 429, message: "publish chat refused: too many messages" });
+
+    const a = t.gw.rpc("chat", "q1");
+    const b = t.gw.rpc("chat", "q2");
+    const [ra, rb] = ws.sent.slice(-2);
+    assert.equal(ra.action, "rpc");
+    assert.notEqual(ra.seqno, rb.seqno);
+    // Answers out of order: each goes to its own call.
+    ws.onmessage({ data: JSON.stringify({ app: "chat", member_id: -1, text: "", seqno: rb.seqno, code: 504 }) });
+    ws.onmessage({ data: JSON.stringify({ app: "chat", member_id: -1, text: "a1", seqno: ra.seqno, code: 200 }) });
+    assert.deepEqual(await a, { code: 200, text: "a1", memberId: -1 });
+    assert.deepEqual(await b, { code: 504, text: "", memberId: -1 });
+});
+
+test("publish and rpc fail when not open, when the connection drops, and rpc after its timeout", async () => {
+    const t = setup({ rpcTimeout: 5000 });
+    await assert.rejects(t.gw.publish("chat", "early"), /not open/);
+    const ws = await connect(t);
+    const late = assert.rejects(t.gw.rpc("chat", "slow"), /no answer within 5000 ms/);
+    await t.clock.advance(5000);
+    await late;
+    const pending = assert.rejects(t.gw.publish("chat", "lost"), /connection closed/);
+    const rpc = assert.rejects(t.gw.rpc("chat", "lost"), /connection closed/);
+    ws.serverClose(1001, "going away");
+    await pending;
+    await rpc;
+    await assert.rejects(t.gw.rpc("bad name!", "x"), /invalid app name/);
+});
