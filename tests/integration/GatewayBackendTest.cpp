@@ -113,15 +113,7 @@ protected:
         return events.size();
     }
 
-    std::string metric(const std::string& name)
-    {
-        auto body = httpRequest(gateway->statPort(), "GET", "/metrics").body;
-        auto at = body.find("\nwsgw_" + name + " ");
-        if (at == std::string::npos)
-            return "absent";
-        auto end = body.find('\n', at + 1);
-        return body.substr(at + name.size() + 7, end - at - name.size() - 7);
-    }
+    std::string metric(const std::string& name) { return metricValue(gateway->statPort(), name); }
 
     std::mutex mutex;
     std::string secret;

@@ -83,15 +83,7 @@ protected:
         EXPECT_EQ(bystander->receiveText(), R"({"app":"match","member_id":-1,"text":")" + text + "\"}");
     }
 
-    std::string metric(const std::string& name)
-    {
-        auto body = httpRequest(gateway->statPort(), "GET", "/metrics").body;
-        auto at = body.find("\nwsgw_" + name + " ");
-        if (at == std::string::npos)
-            return "absent";
-        auto end = body.find('\n', at + 1);
-        return body.substr(at + name.size() + 7, end - at - name.size() - 7);
-    }
+    std::string metric(const std::string& name) { return metricValue(gateway->statPort(), name); }
 
     std::string grants;
     std::unique_ptr<WebhookServer> authorizer;

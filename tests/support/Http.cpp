@@ -84,4 +84,14 @@ HttpResult push(int port, const std::string& body, const std::string& key)
     return httpRequest(port, "POST", "/push", body, headers);
 }
 
+std::string metricValue(int stat_port, const std::string& name)
+{
+    auto body = httpRequest(stat_port, "GET", "/metrics").body;
+    auto at = body.find("\nwsgw_" + name + " ");
+    if (at == std::string::npos)
+        return "absent";
+    at += name.size() + 7;
+    return body.substr(at, body.find('\n', at) - at);
+}
+
 } // namespace wsgw::test

@@ -28,4 +28,7 @@ std::string rawRequest(int port, const std::string& request, int timeout_ms = 50
 /// POST /push with `Authorization: Bearer KEY` (omitted when KEY is empty).
 HttpResult push(int port, const std::string& body, const std::string& key);
 
+/// The value of `wsgw_NAME` in GET /metrics on STAT_PORT, or "absent".
+std::string metricValue(int stat_port, const std::string& name);
+
 } // namespace wsgw::test
