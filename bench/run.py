@@ -549,7 +549,10 @@ def profile(a):
     peer = Wsgw(a.build)
     workdir = tempfile.mkdtemp(prefix="wsgw-bench-perf-")
     try:
-        pid = peer.start(workdir)
+        # The scenario's own configuration (JWT secret, INI extras, setup); no authorizer process here.
+        extra = (f"[auth]\njwt_secret = {JWT_SECRET}\n" if args.get("login") == "jwt" else "") + args.get("_ini", "")
+        pid = peer.start(workdir, extra, args.get("_members", 0), args.get("_setup", []))
+        args = {k: v for k, v in args.items() if not k.startswith("_")}
         # No hardware counters on most VMs: cpu-clock sampling works everywhere.
         perf = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "499", "--call-graph",
                                  "dwarf,8192", "-p", str(pid), "-o", data], stdout=subprocess.DEVNULL)
