@@ -82,8 +82,8 @@ struct Options
     /// rate mode: subscribe/unsubscribe messages per second (to the app "churn", which has a
     /// backend) sent by the first 64 subscribers while the pushes flow (issue 13's events)
     double sub_churn = 0;
-    int pub_port = 0;         ///< cluster scenarios: publish to this port (another node); 0 = port
-    int settle_ms = 0;        ///< wait this long between subscribing and publishing (a cluster's SUBSCRIBE)
+    int pub_port = 0;  ///< cluster scenarios: publish to this port (another node); 0 = port
+    int settle_ms = 0; ///< wait this long between subscribing and publishing (a cluster's SUBSCRIBE)
     /// Redis restarted during the run: a 503 (or a wsgw 202 naming 0 nodes) is an answer, not an error; its
     /// pushes are counted as refused and not expected. Every other push must arrive.
     bool tolerate_unavailable = false;

@@ -35,10 +35,12 @@ namespace {
 
 TestGateway::Settings node(const std::string& redis, const std::string& role, const std::string& name)
 {
-    return {
-        // 2 s, not less: under ThreadSanitizer on two busy cores a healthy Redis round trip
-        // once took over 500 ms, which made a push 503 (seen in CI).
-        {"cluster.redis", redis}, {"cluster.role", role}, {"cluster.node_name", name}, {"cluster.timeout_ms", "2000"}};
+    return {// 2 s, not less: under ThreadSanitizer on two busy cores a healthy Redis round trip
+            // once took over 500 ms, which made a push 503 (seen in CI).
+            {"cluster.redis", redis},
+            {"cluster.role", role},
+            {"cluster.node_name", name},
+            {"cluster.timeout_ms", "2000"}};
 }
 
 std::string body(const std::string& app, const std::string& text, int64_t member = -1)

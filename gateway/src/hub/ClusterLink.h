@@ -49,8 +49,8 @@ public:
     {
         int64_t connections = 0;
         int64_t members = 0;
-        int64_t anonymous = 0;          ///< SPEC §8 presence: subscribed connections that are not members
-        std::set<int64_t> member_ids;   ///< SPEC §8: the lowest stat.presence_limit + 1 ids of each node, merged
+        int64_t anonymous = 0;        ///< SPEC §8 presence: subscribed connections that are not members
+        std::set<int64_t> member_ids; ///< SPEC §8: the lowest stat.presence_limit + 1 ids of each node, merged
     };
     struct ClusterCounts
     {

@@ -424,8 +424,8 @@ void SessionProtocol::publish(EventLoop& loop, Connection& c, protocol::Subscrib
             ticket.loop->post([ticket, app, published](EventLoop& origin) {
                 if (Connection* sender = origin.find(ticket))
                     origin.sendText(*sender, protocol::gatewayReply(published ? protocol::Reply::PublishSuccess
-                                                                         : protocol::Reply::PublishUnavailable,
-                                                               app));
+                                                                              : protocol::Reply::PublishUnavailable,
+                                                                    app));
             });
         });
     };
