@@ -215,13 +215,18 @@ HttpReadStatus HttpRequestReader::readChunked(std::string_view input)
     constexpr size_t kMaxChunkLine = 1024;
     while (true)
     {
+        // The limits hold whether or not the line's end has arrived, so the
+        // verdict never depends on the split (without the end, one more byte
+        // may be the CR of the CRLF).
         size_t line_end = input.find("\r\n", chunk_position_);
         if (line_end == std::string_view::npos)
         {
-            if (input.size() - chunk_position_ > kMaxChunkLine)
+            if (input.size() - chunk_position_ > kMaxChunkLine + 1)
                 return fail(400, "malformed chunked body: chunk size line too long");
             return HttpReadStatus::NeedMore;
         }
+        if (line_end - chunk_position_ > kMaxChunkLine)
+            return fail(400, "malformed chunked body: chunk size line too long");
         std::string_view line = input.substr(chunk_position_, line_end - chunk_position_);
         std::string_view digits = line.substr(0, line.find(';')); // chunk extensions are ignored
         uint64_t size = 0;
@@ -236,13 +241,12 @@ HttpReadStatus HttpRequestReader::readChunked(std::string_view input)
             if (end == std::string_view::npos)
             {
                 size_t trailers = input.find("\r\n\r\n", data_start);
+                size_t trailer_bytes = (trailers == std::string_view::npos ? input.size() : trailers + 4) - data_start;
+                if (trailer_bytes > limits_->max_header_bytes)
+                    return fail(431, "chunked trailer over the limit of " + std::to_string(limits_->max_header_bytes) +
+                                         " bytes");
                 if (trailers == std::string_view::npos)
-                {
-                    if (input.size() - data_start > limits_->max_header_bytes)
-                        return fail(431, "chunked trailer over the limit of " +
-                                             std::to_string(limits_->max_header_bytes) + " bytes");
                     return HttpReadStatus::NeedMore;
-                }
                 end = trailers + 4;
             }
             consumed_ = end;

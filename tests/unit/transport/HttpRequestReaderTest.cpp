@@ -213,3 +213,36 @@ TEST(HttpRequestReaderTest, SplitsDoNotChangeWhatIsRead)
         }
     }
 }
+
+// Found by the fuzzer in CI: the chunk-size line and trailer limits were
+// checked only while the line's end had not arrived, so a long trailer (or
+// chunk extension) read in one piece passed and read in pieces failed.
+TEST(HttpRequestReaderTest, ChunkLineAndTrailerLimitsDoNotDependOnTheSplit)
+{
+    HttpLimits limits;
+    limits.max_header_bytes = 2048;
+    const std::string head = "POST /push HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+    struct Case
+    {
+        std::string input;
+        HttpReadStatus status;
+        int error;
+    };
+    std::vector<Case> cases = {
+        {head + "0\r\nX: " + std::string(2100, 'a') + "\r\n\r\n", HttpReadStatus::Error, 431},
+        {head + "0\r\nX: " + std::string(2000, 'a') + "\r\n\r\n", HttpReadStatus::Request, 0},
+        {head + "1;" + std::string(1100, 'e') + "\r\nz\r\n0\r\n\r\n", HttpReadStatus::Error, 400},
+        // Exactly the longest chunk-size line: its CR alone must not tip it over.
+        {head + "1;" + std::string(1022, 'e') + "\r\nz\r\n0\r\n\r\n", HttpReadStatus::Request, 0},
+    };
+    for (const auto& c : cases)
+    {
+        for (size_t step : {c.input.size(), size_t{1}, size_t{7}, size_t{64}, size_t{1025}})
+        {
+            auto out = readAll(c.input, step, limits);
+            ASSERT_EQ(out.size(), 1u) << step;
+            EXPECT_EQ(out[0].status, c.status) << c.input.size() << " in pieces of " << step;
+            EXPECT_EQ(out[0].error, c.error) << c.input.size() << " in pieces of " << step;
+        }
+    }
+}
