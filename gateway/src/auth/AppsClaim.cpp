@@ -2,31 +2,30 @@
 
 #include "model/Names.h"
 
-#include <Poco/JSON/Array.h>
-#include <Poco/JSON/Object.h>
-
 #include <algorithm>
 
 namespace wsgw::auth {
 
-std::optional<std::vector<std::string>> appsClaim(const Poco::JSON::Object& object)
+std::optional<std::vector<std::string>> appsClaim(const protocol::JsonField& field)
 {
     std::vector<std::string> apps;
-    if (!object.has("apps"))
+    if (field.type == protocol::JsonField::Type::Absent)
         return apps;
-    auto array = object.getArray("apps");
-    if (!array)
+    if (field.type != protocol::JsonField::Type::Array)
         return std::nullopt;
-    for (size_t i = 0; i < array->size(); ++i)
+    protocol::FlatJson array(field.raw);
+    if (!array.enterArray())
+        return std::nullopt;
+    protocol::JsonField item("");
+    while (array.nextElement())
     {
-        const auto item = array->get(static_cast<unsigned>(i));
-        if (!item.isString())
+        if (!array.readValue(item) || item.type != protocol::JsonField::Type::String ||
+            !model::isValidAppName(item.string))
             return std::nullopt;
-        auto name = item.extract<std::string>();
-        if (!model::isValidAppName(name))
-            return std::nullopt;
-        apps.push_back(std::move(name));
+        apps.push_back(std::move(item.string));
     }
+    if (array.failed())
+        return std::nullopt;
     std::sort(apps.begin(), apps.end());
     apps.erase(std::unique(apps.begin(), apps.end()), apps.end());
     return apps;

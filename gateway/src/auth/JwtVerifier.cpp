@@ -2,27 +2,25 @@
 
 #include "auth/AppsClaim.h"
 #include "model/Names.h"
+#include "protocol/FlatJson.h"
 
-#include <Poco/Base64Decoder.h>
-#include <Poco/Base64Encoder.h>
 #include <Poco/Crypto/ECKey.h>
 #include <Poco/Crypto/EVPPKey.h>
 #include <Poco/Crypto/RSAKey.h>
 #include <Poco/Exception.h>
-#include <Poco/JSON/Array.h>
-#include <Poco/JSON/Object.h>
 #include <Poco/JWT/Signer.h>
 #include <Poco/JWT/Token.h>
-#include <Poco/MemoryStream.h>
 #include <Poco/Timestamp.h>
 
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <cmath>
 #include <openssl/bio.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/pem.h>
 #include <optional>
 
@@ -30,68 +28,102 @@ namespace wsgw::auth {
 
 namespace {
 
-/// HS256 over SIGNED ("header.payload" as received) against the base64url
-/// SIGNATURE, compared in constant time. Poco's HMAC check compares with
-/// operator==, which returns at the first differing byte: a timing oracle.
-bool hs256Matches(const std::string& secret, std::string_view signed_part, std::string_view signature)
+using protocol::FlatJson;
+using protocol::JsonField;
+
+/// RFC 7515 §2 base64url without padding, strictly: nullopt for any other
+/// character (padding, whitespace, the standard alphabet's + and /) and for a
+/// length no encoding produces. Decoded by OpenSSL after mapping the alphabet.
+std::optional<std::string> base64UrlDecode(std::string_view text)
 {
-    std::string expected(EVP_MAX_MD_SIZE, '\0');
-    unsigned int size = 0;
-    if (!HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-              reinterpret_cast<const unsigned char*>(signed_part.data()), signed_part.size(),
-              reinterpret_cast<unsigned char*>(expected.data()), &size))
-        return false;
-    expected.resize(size);
-    Poco::MemoryInputStream in(signature.data(), signature.size());
-    Poco::Base64Decoder decoder(in, Poco::BASE64_URL_ENCODING | Poco::BASE64_NO_PADDING);
-    std::string given;
-    for (int ch = decoder.get(); ch != -1 && given.size() <= size; ch = decoder.get())
-        given.push_back(static_cast<char>(ch));
-    return given.size() == size && CRYPTO_memcmp(given.data(), expected.data(), size) == 0;
+    if (text.size() % 4 == 1)
+        return std::nullopt;
+    std::string standard;
+    standard.reserve(text.size() + 3);
+    for (char c : text)
+    {
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+            standard.push_back(c);
+        else if (c == '-')
+            standard.push_back('+');
+        else if (c == '_')
+            standard.push_back('/');
+        else
+            return std::nullopt;
+    }
+    const size_t padding = (4 - standard.size() % 4) % 4;
+    standard.append(padding, '=');
+    std::string bytes(standard.size() / 4 * 3, '\0');
+    const int size =
+        EVP_DecodeBlock(reinterpret_cast<unsigned char*>(bytes.data()),
+                        reinterpret_cast<const unsigned char*>(standard.data()), static_cast<int>(standard.size()));
+    if (size < 0 || static_cast<size_t>(size) < padding)
+        return std::nullopt;
+    bytes.resize(static_cast<size_t>(size) - padding); // OpenSSL counts the padding as zero bytes
+    return bytes;
 }
+
+/// The claims verify() looks at, read from the payload in one pass.
+enum Claim : size_t
+{
+    kSub,
+    kExp,
+    kNbf,
+    kIat,
+    kAud,
+    kIss,
+    kApps,
+    kClaims
+};
 
 /// A NumericDate claim (RFC 7519 §2: seconds, possibly fractional) in
-/// milliseconds; nullopt when absent. Throws Poco::Exception when it is not a number.
-std::optional<double> numericDateMs(const Poco::JSON::Object& payload, const std::string& claim)
+/// milliseconds: nullopt when absent, false in OK when it is not a finite number.
+std::optional<double> numericDateMs(const JsonField& claim, bool& ok)
 {
-    if (!payload.has(claim))
-        return std::nullopt;
-    const auto value = payload.get(claim);
-    if (!value.isNumeric())
-        throw Poco::DataFormatException(claim + " is not a number");
-    double seconds = value.convert<double>();
-    if (!std::isfinite(seconds))
-        throw Poco::DataFormatException(claim + " is not finite");
-    return seconds * 1000.0;
-}
-
-bool subjectIs(const Poco::JSON::Object& payload, int64_t member_id)
-{
-    if (!payload.has("sub"))
-        return false;
-    const auto value = payload.get("sub");
-    // SPEC §6: a decimal string ("42") or a JSON number (42); nothing looser.
-    if (value.isString())
-        return model::parseMemberId(value.extract<std::string>()) == member_id;
-    if (value.isInteger() && !value.isBoolean())
-        return value.convert<Poco::Int64>() == member_id;
-    return false;
-}
-
-bool audienceHas(const Poco::JSON::Object& payload, const std::string& audience)
-{
-    if (!payload.has("aud"))
-        return false;
-    const auto value = payload.get("aud");
-    if (value.isString())
-        return value.extract<std::string>() == audience;
-    auto array = payload.getArray("aud");
-    if (!array)
-        return false;
-    for (size_t i = 0; i < array->size(); ++i)
+    switch (claim.type)
     {
-        const auto item = array->get(static_cast<unsigned>(i));
-        if (item.isString() && item.extract<std::string>() == audience)
+    case JsonField::Type::Absent:
+        return std::nullopt;
+    case JsonField::Type::Integer:
+        return static_cast<double>(claim.integer) * 1000.0;
+    case JsonField::Type::Number:
+    {
+        double seconds = 0;
+        auto [end, ec] = std::from_chars(claim.raw.data(), claim.raw.data() + claim.raw.size(), seconds);
+        if (ec == std::errc() && end == claim.raw.data() + claim.raw.size() && std::isfinite(seconds))
+            return seconds * 1000.0;
+        break;
+    }
+    default:
+        break;
+    }
+    ok = false;
+    return std::nullopt;
+}
+
+bool subjectIs(const JsonField& sub, int64_t member_id)
+{
+    // SPEC §6: a decimal string ("42") or a JSON integer (42); nothing looser.
+    if (sub.type == JsonField::Type::String)
+        return model::parseMemberId(sub.string) == member_id;
+    return sub.type == JsonField::Type::Integer && sub.integer == member_id;
+}
+
+bool audienceHas(const JsonField& aud, const std::string& audience)
+{
+    if (aud.type == JsonField::Type::String)
+        return aud.string == audience;
+    if (aud.type != JsonField::Type::Array)
+        return false;
+    FlatJson array(aud.raw);
+    if (!array.enterArray())
+        return false;
+    JsonField item("");
+    while (array.nextElement())
+    {
+        if (!array.readValue(item))
+            return false;
+        if (item.type == JsonField::Type::String && item.string == audience)
             return true;
     }
     return false;
@@ -145,23 +177,77 @@ const char* describe(JwtStatus status)
     return "unknown";
 }
 
-JwtVerifier::JwtVerifier(JwtAlgorithm algorithm, std::unique_ptr<Poco::JWT::Signer> signer, JwtRules rules,
-                         std::string secret)
-    : algorithm_(algorithm), signer_(std::move(signer)), rules_(std::move(rules)), secret_(std::move(secret))
+/// An HMAC-SHA256 context keyed with the secret at start: each check
+/// duplicates it instead of fetching SHA-256 and keying anew (half the cost
+/// of OpenSSL's one-shot HMAC()). The template is only read, from any thread.
+struct JwtVerifier::HmacKey
 {
+    explicit HmacKey(const std::string& secret)
+    {
+        EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+        if (mac)
+        {
+            context = EVP_MAC_CTX_new(mac);
+            EVP_MAC_free(mac);
+        }
+        char digest[] = "SHA256";
+        const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                                     OSSL_PARAM_construct_end()};
+        if (!context ||
+            !EVP_MAC_init(context, reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), params))
+        {
+            EVP_MAC_CTX_free(context);
+            ERR_clear_error();
+            throw config::Error("auth.jwt_secret: OpenSSL cannot set up HMAC-SHA256");
+        }
+    }
+    ~HmacKey() { EVP_MAC_CTX_free(context); }
+    HmacKey(const HmacKey&) = delete;
+    HmacKey& operator=(const HmacKey&) = delete;
+
+    EVP_MAC_CTX* context = nullptr;
+};
+
+JwtVerifier::JwtVerifier(JwtAlgorithm algorithm, std::unique_ptr<Poco::JWT::Signer> signer, JwtRules rules,
+                         const std::string& secret)
+    : algorithm_(algorithm), signer_(std::move(signer)), rules_(std::move(rules))
+{
+    if (algorithm_ == JwtAlgorithm::HS256)
+        hmac_ = std::make_unique<HmacKey>(secret);
     // Poco's verify refuses any algorithm not in this set; we pin it ourselves
     // as well (verify()), so the set only ever holds the configured one.
-    signer_->setAlgorithms({algorithmName(algorithm_)});
+    if (signer_)
+        signer_->setAlgorithms({algorithmName(algorithm_)});
 }
 
 JwtVerifier::~JwtVerifier() = default;
+
+/// HS256 over SIGNED ("header.payload" as received) against the base64url
+/// SIGNATURE, compared in constant time (Poco's HMAC check compares with
+/// operator==, which returns at the first differing byte: a timing oracle).
+bool JwtVerifier::hs256Matches(std::string_view signed_part, std::string_view signature) const
+{
+    std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> context(EVP_MAC_CTX_dup(hmac_->context),
+                                                                      &EVP_MAC_CTX_free);
+    unsigned char expected[EVP_MAX_MD_SIZE];
+    size_t size = 0;
+    if (!context ||
+        !EVP_MAC_update(context.get(), reinterpret_cast<const unsigned char*>(signed_part.data()),
+                        signed_part.size()) ||
+        !EVP_MAC_final(context.get(), expected, &size, sizeof expected))
+    {
+        ERR_clear_error();
+        return false;
+    }
+    const auto given = base64UrlDecode(signature);
+    return given && given->size() == size && CRYPTO_memcmp(given->data(), expected, size) == 0;
+}
 
 std::unique_ptr<JwtVerifier> JwtVerifier::withSecret(const std::string& secret, JwtRules rules)
 {
     if (secret.empty())
         throw config::Error("auth.jwt_secret: must not be empty for HS256");
-    return std::unique_ptr<JwtVerifier>(
-        new JwtVerifier(JwtAlgorithm::HS256, std::make_unique<Poco::JWT::Signer>(secret), std::move(rules), secret));
+    return std::unique_ptr<JwtVerifier>(new JwtVerifier(JwtAlgorithm::HS256, nullptr, std::move(rules), secret));
 }
 
 std::unique_ptr<JwtVerifier> JwtVerifier::withPublicKey(const std::string& path, JwtRules rules)
@@ -239,82 +325,101 @@ std::unique_ptr<JwtVerifier> JwtVerifier::fromSettings(const config::Settings& s
 JwtResult JwtVerifier::verify(std::string_view token, int64_t member_id, int64_t now_ms) const
 {
     JwtResult result;
-    try
+    // Compact JWS (RFC 7515 §7.1): exactly three parts, the first two
+    // base64url JSON objects. Read with our own strict reader: it costs a
+    // fraction of Poco::JWT::Token's stream decoding and two JSON trees.
+    const auto first_dot = token.find('.');
+    const auto last_dot = token.rfind('.');
+    if (first_dot == std::string_view::npos || first_dot == last_dot || token.find('.', first_dot + 1) != last_dot)
+        return result;
+    const auto header = base64UrlDecode(token.substr(0, first_dot));
+    const auto payload = base64UrlDecode(token.substr(first_dot + 1, last_dot - first_dot - 1));
+    if (!header || !payload)
+        return result;
+    std::array<JsonField, 2> header_fields{JsonField("alg"), JsonField("crit")};
+    FlatJson header_json(*header);
+    if (!header_json.readObject(header_fields) || !header_json.atEnd())
+        return result;
+    std::array<JsonField, kClaims> claims{JsonField("sub"), JsonField("exp"), JsonField("nbf"), JsonField("iat"),
+                                          JsonField("aud"), JsonField("iss"), JsonField("apps")};
+    FlatJson payload_json(*payload);
+    if (!payload_json.readObject(claims) || !payload_json.atEnd())
+        return result;
+    // Pin the algorithm before any key is used: "none" and, with a public
+    // key configured, HS256 (key confusion: the public key as an HMAC
+    // secret) never reach a signature check. RFC 7515 §4.1.11: we know no
+    // extension, so a token that marks one critical is refused.
+    const auto& alg = header_fields[0];
+    if (alg.type != JsonField::Type::String || alg.string != algorithmName(algorithm_) ||
+        header_fields[1].type != JsonField::Type::Absent)
     {
-        // Compact JWS (RFC 7515 §7.1): exactly three parts. Poco ignores a fourth.
-        const auto first_dot = token.find('.');
-        const auto last_dot = token.rfind('.');
-        if (first_dot == std::string_view::npos || first_dot == last_dot || token.find('.', first_dot + 1) != last_dot)
-            return result;
-        const std::string jwt(token);
-        // Pin the algorithm before any key is used: "none" and, with a public
-        // key configured, HS256 (key confusion: the public key as an HMAC
-        // secret) never reach a signature check.
-        Poco::JWT::Token unverified(jwt);
-        if (!unverified.header().has("alg") || !unverified.header().get("alg").isString() ||
-            unverified.getAlgorithm() != algorithmName(algorithm_))
-        {
-            result.status = JwtStatus::WrongAlgorithm;
-            return result;
-        }
-        if (algorithm_ == JwtAlgorithm::HS256
-                ? !hs256Matches(secret_, token.substr(0, last_dot), token.substr(last_dot + 1))
-                : !signer_->tryVerify(jwt, unverified))
+        result.status = JwtStatus::WrongAlgorithm;
+        return result;
+    }
+    if (algorithm_ == JwtAlgorithm::HS256)
+    {
+        if (!hs256Matches(token.substr(0, last_dot), token.substr(last_dot + 1)))
         {
             result.status = JwtStatus::BadSignature;
             return result;
         }
-        const auto& verified = unverified;
-        const auto& payload = verified.payload();
-        if (!subjectIs(payload, member_id))
+    }
+    else
+    {
+        // RS256/ES256: Poco's signer checks the signature (its cost dwarfs a second parse).
+        try
         {
-            result.status = JwtStatus::WrongSubject;
+            Poco::JWT::Token parsed;
+            if (!signer_->tryVerify(std::string(token), parsed))
+            {
+                result.status = JwtStatus::BadSignature;
+                return result;
+            }
+        }
+        catch (const std::exception&)
+        {
+            result.status = JwtStatus::BadSignature;
             return result;
         }
-        const double now = static_cast<double>(now_ms);
-        const double leeway = static_cast<double>(rules_.leeway_ms);
-        const auto exp = numericDateMs(payload, "exp");
-        const auto nbf = numericDateMs(payload, "nbf");
-        const auto iat = numericDateMs(payload, "iat");
-        if (!exp && rules_.require_exp)
-            result.status = JwtStatus::MissingExpiry;
-        else if (exp && now >= *exp + leeway)
-            result.status = JwtStatus::Expired; // RFC 7519 §4.1.4: valid only before exp
-        else if (nbf && now < *nbf - leeway)
-            result.status = JwtStatus::NotYetValid;
-        else if (iat && now < *iat - leeway)
-            result.status = JwtStatus::IssuedInFuture;
-        else if (!rules_.audience.empty() && !audienceHas(payload, rules_.audience))
-            result.status = JwtStatus::WrongAudience;
-        else if (!rules_.issuer.empty() &&
-                 (!payload.has("iss") || !payload.get("iss").isString() || verified.getIssuer() != rules_.issuer))
-            result.status = JwtStatus::WrongIssuer;
-        else if (auto apps = appsClaim(payload); !apps)
-            result.status = JwtStatus::BadApps;
-        else
-        {
-            result.status = JwtStatus::Valid;
-            result.apps = std::move(*apps);
-            // The first millisecond at which the token no longer logs in; kept
-            // within int64 for dates past year 292 million.
-            if (exp)
-                result.expires_at_ms = static_cast<int64_t>(std::clamp(std::ceil(*exp + leeway), 1.0, 9.0e18));
-        }
-        if (result.status != JwtStatus::Valid)
-            result.apps.clear();
-        return result;
     }
-    catch (const Poco::Exception&)
+    if (!subjectIs(claims[kSub], member_id))
     {
-        // Untrusted input (SPEC §5): garbage is a refusal, never an error.
-        result.status = JwtStatus::Malformed;
+        result.status = JwtStatus::WrongSubject;
         return result;
     }
-    catch (const std::exception&)
+    bool numbers = true;
+    const auto exp = numericDateMs(claims[kExp], numbers);
+    const auto nbf = numericDateMs(claims[kNbf], numbers);
+    const auto iat = numericDateMs(claims[kIat], numbers);
+    if (!numbers)
+        return result; // Malformed: a date that is not a number
+    const double now = static_cast<double>(now_ms);
+    const double leeway = static_cast<double>(rules_.leeway_ms);
+    if (!exp && rules_.require_exp)
+        result.status = JwtStatus::MissingExpiry;
+    else if (exp && now >= *exp + leeway)
+        result.status = JwtStatus::Expired; // RFC 7519 §4.1.4: valid only before exp
+    else if (nbf && now < *nbf - leeway)
+        result.status = JwtStatus::NotYetValid;
+    else if (iat && now < *iat - leeway)
+        result.status = JwtStatus::IssuedInFuture;
+    else if (!rules_.audience.empty() && !audienceHas(claims[kAud], rules_.audience))
+        result.status = JwtStatus::WrongAudience;
+    else if (!rules_.issuer.empty() &&
+             (claims[kIss].type != JsonField::Type::String || claims[kIss].string != rules_.issuer))
+        result.status = JwtStatus::WrongIssuer;
+    else if (auto apps = appsClaim(claims[kApps]); !apps)
+        result.status = JwtStatus::BadApps;
+    else
     {
-        result.status = JwtStatus::Malformed;
-        return result;
+        result.status = JwtStatus::Valid;
+        result.apps = std::move(*apps);
+        // The first millisecond at which the token no longer logs in; kept
+        // within int64 for dates past year 292 million.
+        if (exp)
+            result.expires_at_ms = static_cast<int64_t>(std::clamp(std::ceil(*exp + leeway), 1.0, 9.0e18));
     }
+    return result;
 }
 
 int64_t wallClockMs()

@@ -91,13 +91,17 @@ public:
     JwtAlgorithm algorithm() const noexcept { return algorithm_; }
 
 private:
+    struct HmacKey; ///< HS256: the secret, keyed into OpenSSL once
+
     JwtVerifier(JwtAlgorithm algorithm, std::unique_ptr<Poco::JWT::Signer> signer, JwtRules rules,
-                std::string secret = {});
+                const std::string& secret = {});
+
+    bool hs256Matches(std::string_view signed_part, std::string_view signature) const;
 
     JwtAlgorithm algorithm_;
-    std::unique_ptr<Poco::JWT::Signer> signer_; ///< RS256/ES256 signature checks (and parsing)
+    std::unique_ptr<Poco::JWT::Signer> signer_; ///< RS256/ES256 signature checks; null for HS256
     JwtRules rules_;
-    std::string secret_; ///< HS256 only: checked here, in constant time
+    std::unique_ptr<HmacKey> hmac_; ///< HS256 only: checked here, in constant time
 };
 
 /// Unix milliseconds now (the wall clock that exp, nbf and iat refer to).

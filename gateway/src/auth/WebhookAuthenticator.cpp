@@ -5,8 +5,6 @@
 #include "store/Secret.h"
 
 #include <Poco/Exception.h>
-#include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
 #include <Poco/Logger.h>
 #include <Poco/TextIterator.h>
 #include <Poco/UTF8Encoding.h>
@@ -121,23 +119,15 @@ Verdict WebhookAuthenticator::interpret(const outbound::CallResult& result)
     // A 200 whose grants cannot be read is the authorizer misbehaving: granting
     // nothing silently would hide it, so the login waits for a fixed one.
     const auto bad = Verdict::unavailable("the authorizer answered 200 with a body that is not {\"apps\":[...]}");
-    try
-    {
-        Poco::JSON::Parser parser;
-        auto value = parser.parse(result.body);
-        auto object = value.extract<Poco::JSON::Object::Ptr>();
-        if (!object)
-            return bad;
-        auto apps = appsClaim(*object);
-        if (!apps)
-            return bad;
-        verdict.apps = std::move(*apps);
-        return verdict;
-    }
-    catch (const Poco::Exception&)
-    {
+    protocol::JsonField apps_field("apps");
+    protocol::FlatJson json(result.body);
+    if (!json.readObject({&apps_field, 1}) || !json.atEnd())
         return bad;
-    }
+    auto apps = appsClaim(apps_field);
+    if (!apps)
+        return bad;
+    verdict.apps = std::move(*apps);
+    return verdict;
 }
 
 std::string WebhookAuthenticator::cacheKey(const Login& login)

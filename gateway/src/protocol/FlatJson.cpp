@@ -353,6 +353,18 @@ bool FlatJson::readKey(std::string* out)
 
 bool FlatJson::readValue(JsonField& field)
 {
+    if (failed_)
+        return false;
+    skipWhitespace();
+    const char* start = pos_;
+    if (!readScalarOrSkip(field))
+        return false;
+    field.raw = std::string_view(start, static_cast<size_t>(pos_ - start));
+    return true;
+}
+
+bool FlatJson::readScalarOrSkip(JsonField& field)
+{
     skipWhitespace();
     if (pos_ == end_)
         return fail();
@@ -385,7 +397,10 @@ bool FlatJson::readValue(JsonField& field)
 bool FlatJson::readObject(std::span<JsonField> fields)
 {
     for (auto& field : fields)
+    {
         field.type = JsonField::Type::Absent;
+        field.raw = {};
+    }
     if (!atObject() || depth_ == kMaxJsonDepth)
         return fail();
     ++pos_;

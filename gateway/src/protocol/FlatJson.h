@@ -45,6 +45,10 @@ struct JsonField
     Type type = Type::Absent;
     int64_t integer = 0;
     std::string string;
+    /// The value's text exactly as it appears in the input (any type): a
+    /// number's digits, or an object or array to read with another FlatJson.
+    /// Points into the text given to the reader.
+    std::string_view raw;
 
     /// An integer in [INT64_MIN, INT64_MAX]: Ok and OUT set; Absent for an absent key
     /// or null; WrongType for anything else ("5", 1.0, 1e3, true, 2^63).
@@ -82,6 +86,11 @@ public:
     /// Validates and skips one value of any type. False (and failed) if there is none.
     bool skipValue();
 
+    /// Reads one value of any type into FIELD (its key untouched): scalars
+    /// captured, containers validated and skipped, `raw` set. False (and
+    /// failed) if there is none. Array elements: enterArray(), nextElement(), readValue().
+    bool readValue(JsonField& field);
+
     /// Consumes the '[' at the cursor. False (and failed) if there is none or it
     /// would nest deeper than kMaxJsonDepth.
     bool enterArray();
@@ -108,8 +117,8 @@ private:
     bool readWord(std::string_view word);
     /// Reads a member's key and the ':' after it; the key goes to OUT unless OUT is null.
     bool readKey(std::string* out);
-    /// Reads the value at the cursor into FIELD: scalars captured, containers skipped.
-    bool readValue(JsonField& field);
+    /// readValue() without the raw span.
+    bool readScalarOrSkip(JsonField& field);
 
     const char* pos_;
     const char* end_;

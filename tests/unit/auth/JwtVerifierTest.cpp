@@ -282,6 +282,29 @@ TEST(JwtVerifierTest, GarbageIsMalformedNotAnException)
     EXPECT_EQ(verifier->verify(hs256(R"({"sub":"42","exp":"soon"})"), 42, kNow).status, JwtStatus::Malformed);
 }
 
+TEST(JwtVerifierTest, StrictBase64UrlHeaderAndClaims)
+{
+    auto verifier = secretVerifier();
+    auto token = hs256(claims());
+    // RFC 7515 §2: base64url without padding; the standard alphabet and '=' are not it.
+    const auto dot = token.find('.');
+    EXPECT_EQ(verifier->verify(token.substr(0, dot) + "=" + token.substr(dot), 42, kNow).status, JwtStatus::Malformed);
+    auto plus = token;
+    plus[plus.find('.') + 2] = '+';
+    EXPECT_EQ(verifier->verify(plus, 42, kNow).status, JwtStatus::Malformed);
+    // A critical header extension we do not know: refused before the signature.
+    EXPECT_EQ(verifier->verify(handSigned(R"({"alg":"HS256","crit":["b64"],"b64":false})", claims(), kSecret), 42, kNow)
+                  .status,
+              JwtStatus::WrongAlgorithm);
+    // Dates: exponents and fractions are numbers; null and strings are not.
+    EXPECT_EQ(verifier->verify(hs256(R"({"sub":"42","exp":1.9e9})"), 42, kNow).status, JwtStatus::Valid);
+    EXPECT_EQ(verifier->verify(hs256(R"({"sub":"42","exp":null})"), 42, kNow).status, JwtStatus::Malformed);
+    EXPECT_EQ(verifier->verify(hs256(claims(R"(,"nbf":"0")")), 42, kNow).status, JwtStatus::Malformed);
+    // Trailing bytes after the payload object, or invalid UTF-8 in a claim.
+    EXPECT_EQ(verifier->verify(hs256(claims() + "x"), 42, kNow).status, JwtStatus::Malformed);
+    EXPECT_EQ(verifier->verify(hs256(claims(",\"n\":\"\xff\"")), 42, kNow).status, JwtStatus::Malformed);
+}
+
 TEST(JwtVerifierTest, Rs256WithOpensslKey)
 {
     TempDir dir;

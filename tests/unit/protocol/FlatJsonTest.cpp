@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -336,4 +337,41 @@ TEST(FlatJsonTest, StaysFailed)
     EXPECT_FALSE(json.skipValue());
     EXPECT_FALSE(json.atObject());
     EXPECT_FALSE(json.atEnd());
+}
+
+TEST(FlatJsonTest, RawSpansAndElementValues)
+{
+    FlatJson json(R"({"n": 1.5e3 , "a":[ "x", 2 ],"s":"q\"","o":{}})");
+    std::array<JsonField, 5> fields{JsonField("n"), JsonField("a"), JsonField("s"), JsonField("o"), JsonField("z")};
+    ASSERT_TRUE(json.readObject(fields));
+    EXPECT_TRUE(json.atEnd());
+    EXPECT_EQ(fields[0].type, JsonField::Type::Number);
+    EXPECT_EQ(fields[0].raw, "1.5e3");
+    EXPECT_EQ(fields[1].raw, R"([ "x", 2 ])");
+    EXPECT_EQ(fields[2].raw, R"("q\"")");
+    EXPECT_EQ(fields[2].string, "q\"");
+    EXPECT_EQ(fields[3].raw, "{}");
+    EXPECT_EQ(fields[4].type, JsonField::Type::Absent);
+    EXPECT_TRUE(fields[4].raw.empty());
+    // An array's elements one by one, any type.
+    FlatJson array(fields[1].raw);
+    ASSERT_TRUE(array.enterArray());
+    JsonField item("");
+    ASSERT_TRUE(array.nextElement());
+    ASSERT_TRUE(array.readValue(item));
+    EXPECT_EQ(item.type, JsonField::Type::String);
+    EXPECT_EQ(item.string, "x");
+    ASSERT_TRUE(array.nextElement());
+    ASSERT_TRUE(array.readValue(item));
+    EXPECT_EQ(item.type, JsonField::Type::Integer);
+    EXPECT_EQ(item.integer, 2);
+    EXPECT_FALSE(array.nextElement());
+    EXPECT_TRUE(array.atEnd());
+    FlatJson broken("[1 2]");
+    ASSERT_TRUE(broken.enterArray());
+    ASSERT_TRUE(broken.nextElement());
+    ASSERT_TRUE(broken.readValue(item));
+    EXPECT_FALSE(broken.nextElement());
+    EXPECT_TRUE(broken.failed());
+    EXPECT_FALSE(broken.readValue(item));
 }
