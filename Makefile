@@ -69,7 +69,7 @@ clean:
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 600
 FUZZ_SMOKE_SECONDS ?= 60
-FUZZ_TARGETS := frame_parser_fuzz client_message_fuzz push_body_fuzz member_csv_fuzz http_request_fuzz
+FUZZ_TARGETS := frame_parser_fuzz client_message_fuzz push_body_fuzz member_csv_fuzz http_request_fuzz jwt_verify_fuzz
 .PHONY: fuzz fuzz-smoke fuzz-build
 fuzz-build:
 	@$(MAKE) --no-print-directory deps DEPS="$(DEPS) clang libclang-rt-14-dev"
