@@ -449,7 +449,7 @@ private:
         std::atomic<bool> running{false};
         std::vector<Subscriber> clients;
         int done = 0, failed = 0;
-        double seconds = 0; ///< from START until the last login was answered
+        double seconds = 0;  ///< from START until the last login was answered
         std::string failure; ///< the first failure's reply
     };
 
