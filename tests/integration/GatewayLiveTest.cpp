@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
+#include <atomic>
 #include <cstring>
 #include <netinet/in.h>
 #include <sstream>
@@ -122,14 +123,27 @@ TEST(GatewaySlowConsumerTest, StalledClientIsCutOffWhileOthersReceiveEverything)
     ASSERT_EQ(healthy.subscribe("match"), reply(200, "subscribe match success"));
 
     // 1,000 pushes of ~1 KiB: ~1 MiB, far beyond what the stalled client's buffers hold.
+    // The pushes keep at most 16 ahead of what the healthy client has read, so it is
+    // never the slow one however its reader thread is scheduled (CI saw it cut off
+    // when a fast gateway outran a late reader).
     std::string filler(1000, 'x');
+    std::atomic<int> received{0};
     std::thread reader([&] {
         for (int i = 0; i < 1000; ++i)
+        {
             ASSERT_EQ(healthy.receiveText(5s), delivered("match", std::to_string(i) + filler)) << i;
+            received.store(i + 1);
+        }
     });
-    for (int i = 0; i < 1000; ++i)
-        ASSERT_EQ(push(gateway.port(), body("match", std::to_string(i) + filler), key).status, 202) << i;
-    reader.join();
+    auto pushAll = [&] {
+        for (int i = 0; i < 1000; ++i)
+        {
+            ASSERT_TRUE(waitUntil([&] { return received.load() >= i - 16; })) << i;
+            ASSERT_EQ(push(gateway.port(), body("match", std::to_string(i) + filler), key).status, 202) << i;
+        }
+    };
+    pushAll();
+    reader.join(); // the reader ends on its own: after 1,000 texts, or its first failure
     // The stalled client, reading at last, finds the 1008 close behind what the kernel held.
     EXPECT_EQ(stalled.receiveClose(5s), 1008);
     EXPECT_NE(httpRequest(gateway.statPort(), "GET", "/stat?format=json").body.find("\"slow_consumer_closes\":1"),
